@@ -1,0 +1,37 @@
+"""Campaign files: ``campaigns/<slug>.yaml`` to a validated ``Issue``, every error located."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from newsletter.config import Settings
+from newsletter.errors import CampaignError
+from newsletter.models import Issue
+from newsletter.yamlfile import format_validation_error, load_yaml
+
+
+def load_issue(path: Path, settings: Settings) -> Issue:
+    """Parse and validate one campaign file; ``CampaignError`` lists every problem."""
+    loaded = load_yaml(path)
+    if not isinstance(loaded.data, dict):
+        raise CampaignError(
+            [f"{path}:1:1: a campaign file must be a mapping (subject:, sections:, ...)"]
+        )
+    data = dict(loaded.data)
+    data.setdefault("slug", path.stem)
+    context = {"timezone": settings.zone, "topics": settings.topic_ids}
+    try:
+        return Issue.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise format_validation_error(loaded, exc, Issue) from None
+
+
+def campaign_path(settings: Settings, slug: str) -> Path:
+    return settings.resolve(settings.campaigns_dir) / f"{slug}.yaml"
+
+
+def iter_campaign_files(settings: Settings) -> list[Path]:
+    folder = settings.resolve(settings.campaigns_dir)
+    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []

@@ -1,0 +1,18 @@
+"""The ``newsletter`` command: thin typer commands over the library.
+
+Each module registers its commands on ``app``; ``app.NewsletterGroup`` is the one place
+where errors become exit codes (one line on stderr, no traceback, no local values).
+"""
+
+from __future__ import annotations
+
+from newsletter.cli import compose
+from newsletter.cli.app import app
+
+__all__ = ["app", "main"]
+
+_commands = (compose,)
+
+
+def main() -> None:
+    app()

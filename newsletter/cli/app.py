@@ -1,0 +1,40 @@
+"""The typer application and the error boundary every command runs inside."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from newsletter.errors import NewsletterError
+
+
+class NewsletterGroup(TyperGroup):
+    """Turns a ``NewsletterError`` into its message on stderr and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NewsletterError as exc:
+            message = str(exc)
+            typer.echo(message if "\n" in message else f"error: {message}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+def new_app(help_text: str) -> typer.Typer:
+    return typer.Typer(
+        cls=NewsletterGroup,
+        help=help_text,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+
+
+app = new_app(
+    "Campaigns as code: write each newsletter issue as a YAML file, check it, render it, "
+    "and send it exactly once."
+)

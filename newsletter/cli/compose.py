@@ -1,0 +1,143 @@
+"""Writing an issue: ``new``, ``validate``, ``render`` and ``preview``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from newsletter.campaigns import campaign_path, load_issue
+from newsletter.cli.app import app
+from newsletter.cli.options import ProjectOption, settings_for
+from newsletter.errors import CampaignError, ConfigError, NewsletterError, RenderError
+from newsletter.render.compile import (
+    GMAIL_CLIP_BYTES,
+    SIZE_WARNING_BYTES,
+    CompiledIssue,
+    compile_issue,
+    sample_recipient,
+)
+from newsletter.render.merge import MERGE_TAGS
+from newsletter.scaffold import scaffold_issue
+
+
+class MergeTagStyle(StrEnum):
+    local = "local"
+    mailchimp = "mailchimp"
+
+
+@app.command()
+def new(
+    slug: Annotated[str, typer.Argument(help="Short name of the issue, e.g. 2027-01-briefing.")],
+    project: ProjectOption = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Start a new issue: writes campaigns/SLUG.yaml with one section of each type.
+
+    Example: newsletter new 2027-01-briefing
+    """
+    settings = settings_for(project)
+    path = campaign_path(settings, slug)
+    written = scaffold_issue(path, slug, settings, overwrite=force)
+    typer.echo(f"Wrote {written}. Edit it, then run: newsletter validate {written}")
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Campaign files to check.")],
+    project: ProjectOption = None,
+) -> None:
+    """Check campaign files; prints every problem as FILE:LINE:COL: field: message.
+
+    Example: newsletter validate campaigns/*.yaml
+    """
+    settings = settings_for(project)
+    problems: list[str] = []
+    for path in files:
+        try:
+            issue = load_issue(path, settings)
+            compiled = compile_issue(issue, settings)
+        except CampaignError as exc:
+            problems.extend(exc.lines)
+            continue
+        except RenderError as exc:
+            problems.append(f"{path}: {exc}")
+            continue
+        if compiled.html_bytes > GMAIL_CLIP_BYTES:
+            problems.append(f"{path}: {_too_big(compiled)}")
+            continue
+        typer.echo(f"ok  {path}  ({len(issue.sections)} sections)")
+    if problems:
+        typer.echo("\n".join(problems), err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def render(
+    file: Annotated[Path, typer.Argument(help="The campaign file.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path("build"),
+    merge_tags: Annotated[
+        MergeTagStyle | None,
+        typer.Option(
+            "--merge-tags",
+            help="Keep the provider's merge tags instead of filling a sample recipient.",
+        ),
+    ] = None,
+    project: ProjectOption = None,
+) -> None:
+    """Render an issue to OUT/SLUG.html, OUT/SLUG.txt and OUT/SLUG.mjml.
+
+    Without --merge-tags the recipient's details are filled with a sample reader.
+
+    Example: newsletter render campaigns/winter-2026.yaml --out build
+    """
+    settings = settings_for(project)
+    issue = load_issue(file, settings)
+    tags = MERGE_TAGS[merge_tags.value if merge_tags else "local"]
+    compiled = compile_issue(issue, settings, tags)
+    html, text = compiled.html, compiled.text
+    if merge_tags is None:
+        html, text = compiled.personalise(sample_recipient(settings, issue.slug), settings.greeting)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        written = {
+            "html": _write(out / f"{issue.slug}.html", html),
+            "txt": _write(out / f"{issue.slug}.txt", text),
+            "mjml": _write(out / f"{issue.slug}.mjml", compiled.mjml),
+        }
+    except OSError as exc:
+        raise ConfigError(f"{out}: cannot write: {exc.strerror}") from None
+    for path, size in written.values():
+        typer.echo(f"{path}  {_kb(size)}")
+    if compiled.html_bytes > GMAIL_CLIP_BYTES:
+        raise RenderError(_too_big(compiled))
+    if compiled.html_bytes > SIZE_WARNING_BYTES:
+        typer.echo(
+            f"warning: the HTML is {_kb(compiled.html_bytes)}; Gmail clips messages "
+            f"over {_kb(GMAIL_CLIP_BYTES)}",
+            err=True,
+        )
+
+
+def _write(path: Path, content: str) -> tuple[Path, int]:
+    data = content.encode("utf-8")
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+    return path, len(data)
+
+
+def _kb(size: int) -> str:
+    return f"{size / 1024:.1f} KB"
+
+
+def _too_big(compiled: CompiledIssue) -> str:
+    return (
+        f"the HTML is {_kb(compiled.html_bytes)}, over Gmail's clipping point of "
+        f"{_kb(GMAIL_CLIP_BYTES)}: shorten the issue or split it"
+    )
+
+
+__all__ = ["NewsletterError", "new", "render", "validate"]

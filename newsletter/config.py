@@ -1,0 +1,228 @@
+"""Settings: the project file ``newsletter.yaml`` overlaid by ``.env`` and the environment.
+
+Precedence, highest first: keyword arguments, ``NEWSLETTER_*`` environment variables
+(nested with ``__``: ``NEWSLETTER_ORGANISATION__NAME``), the ``.env`` file beside the
+project file, then ``newsletter.yaml``. Secrets are ``SecretStr`` so they never print.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from newsletter.errors import CampaignError, ConfigError
+from newsletter.types import Colour, HttpsUrl, Identifier
+from newsletter.yamlfile import LoadedYaml, clean_message, format_errors, load_yaml
+
+ENV_PREFIX = "NEWSLETTER_"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Logo(_Strict):
+    src: HttpsUrl
+    alt: str = Field(min_length=1)
+    width: int = Field(default=160, gt=0, le=600)
+
+
+class Organisation(_Strict):
+    name: str = Field(min_length=1)
+    address: list[str] = Field(min_length=1, description="postal address, one line per item")
+    website: HttpsUrl
+    contact_email: EmailStr
+    logo: Logo | None = None
+
+    @property
+    def address_line(self) -> str:
+        return ", ".join(self.address)
+
+
+class Sender(_Strict):
+    from_name: str = Field(min_length=1)
+    from_email: EmailStr
+    reply_to: EmailStr | None = None
+
+
+class Brand(_Strict):
+    primary: Colour = "#1d4f91"
+    accent: Colour = "#c2410c"
+    text: Colour = "#1f2933"
+    muted: Colour = "#52606d"
+    background: Colour = "#f2f4f7"
+    surface: Colour = "#ffffff"
+    font: str = "Helvetica, Arial, sans-serif"
+
+
+class Audience(_Strict):
+    name: str = Field(min_length=1)
+    description: str = Field(min_length=1, description="why a recipient gets this email")
+
+
+class Topic(_Strict):
+    id: Identifier
+    name: str = Field(min_length=1)
+    description: str = ""
+
+
+class Greeting(_Strict):
+    named: str = Field(default="Hello {first_name},", description="{first_name} is replaced")
+    anonymous: str = "Hello,"
+
+
+class Settings(BaseSettings):
+    """Everything the tool needs to know about this newsletter and this machine."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    project_file: Path = Path("newsletter.yaml")
+
+    organisation: Organisation
+    sender: Sender
+    brand: Brand = Brand()
+    audience: Audience
+    topics: list[Topic] = []
+    timezone: str = "UTC"
+    language: str = Field(default="en", pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+    direction: Literal["ltr", "rtl"] = "ltr"
+    public_url: HttpsUrl
+    provider: Literal["local", "mailchimp", "memory"] = "local"
+    greeting: Greeting | None = None
+    campaigns_dir: Path = Path("campaigns")
+    templates_dir: Path = Path("templates")
+
+    secret: SecretStr | None = None
+    old_secrets: SecretStr | None = Field(
+        default=None, description="comma-separated secrets that still verify old links"
+    )
+    database_url: SecretStr = SecretStr("sqlite:///.newsletter/newsletter.db")
+    smtp_url: SecretStr | None = None
+    outbox: Path = Path("outbox")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}'") from None
+        return value
+
+    @field_validator("topics")
+    @classmethod
+    def _unique_topics(cls, value: list[Topic]) -> list[Topic]:
+        seen: set[str] = set()
+        for topic in value:
+            if topic.id in seen:
+                raise ValueError(f"topic id '{topic.id}' is used twice")
+            seen.add(topic.id)
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def topic_ids(self) -> frozenset[str]:
+        return frozenset(topic.id for topic in self.topics)
+
+    @property
+    def root(self) -> Path:
+        """The folder holding the project file; relative paths are taken from here."""
+        return self.project_file.resolve().parent
+
+    def resolve(self, path: Path) -> Path:
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def secrets(self) -> list[str]:
+        """Signing secrets, the current one first, then those kept for rotation."""
+        if self.secret is None:
+            return []
+        old = self.old_secrets.get_secret_value() if self.old_secrets else ""
+        return [self.secret.get_secret_value()] + [s.strip() for s in old.split(",") if s.strip()]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, dotenv_settings, _ProjectFileSource(settings_cls))
+
+
+_project_data: ContextVar[dict[str, Any] | None] = ContextVar("project_data", default=None)
+
+
+class _ProjectFileSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return (_project_data.get() or {}).get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_project_data.get() or {})
+
+
+def find_project_file(explicit: Path | None = None) -> Path:
+    if explicit is not None:
+        return explicit
+    from_env = os.environ.get(f"{ENV_PREFIX}PROJECT_FILE")
+    return Path(from_env) if from_env else Path("newsletter.yaml")
+
+
+def load_settings(project_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read the project file, ``.env`` beside it and the environment; one line per problem."""
+    path = find_project_file(project_file)
+    if not path.exists():
+        raise ConfigError(
+            f"{path}: no project file; run the command from the newsletter's folder "
+            f"or set {ENV_PREFIX}PROJECT_FILE"
+        )
+    loaded = load_yaml(path)
+    if loaded.data is None:
+        loaded = LoadedYaml(path, {}, loaded.positions)
+    if not isinstance(loaded.data, dict):
+        raise CampaignError([f"{path}:1:1: the project file must be a mapping of settings"])
+    token = _project_data.set(loaded.data)
+    try:
+        return Settings(project_file=path, _env_file=path.parent / ".env", **overrides)
+    except ValidationError as exc:
+        raise _settings_error(loaded, exc) from None
+    finally:
+        _project_data.reset(token)
+
+
+def _settings_error(loaded: LoadedYaml, exc: ValidationError) -> CampaignError:
+    """Errors in values set by the environment name the variable; the rest name the file line."""
+    in_file, in_environment = [], []
+    for error in exc.errors(include_url=False, include_input=False):
+        variable = ENV_PREFIX + "__".join(str(part).upper() for part in error["loc"][:1])
+        if error["loc"] and any(name.startswith(variable) for name in os.environ):
+            in_environment.append(f"environment {variable}: {clean_message(error['msg'])}")
+        else:
+            in_file.append(error)
+    lines = format_errors(loaded, in_file, Settings).lines if in_file else []
+    return CampaignError(in_environment + lines)

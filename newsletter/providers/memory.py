@@ -1,0 +1,254 @@
+"""An in-process provider: the audience in a dict, sent messages in a list.
+
+Used by tests and by ``--dry-run``: it goes through the same steps as a real send
+(compile once, fill each recipient's slots) and keeps what it would have delivered.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from newsletter.config import Settings
+from newsletter.errors import ProviderError
+from newsletter.models import Issue, SendReport, SendStatus, Subscriber, SubscriberStatus
+from newsletter.providers.base import (
+    Capability,
+    ChangeSource,
+    ImportReport,
+    MemberInput,
+    Progress,
+    Provider,
+    RejectedMember,
+    SendPlan,
+)
+from newsletter.render.merge import LOCAL_TAGS, Recipient, SlotTemplate
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    slug: str
+    to: str
+    subject: str
+    html: str
+    text: str
+    test: bool = False
+
+
+@dataclass(frozen=True)
+class Change:
+    subscriber_id: str
+    what: str
+    source: ChangeSource
+    at: datetime
+    note: str = ""
+
+
+class MemoryProvider(Provider):
+    name = "memory"
+    capabilities = frozenset(
+        {
+            Capability.TEST_SEND,
+            Capability.SEND,
+            Capability.AUDIENCE,
+            Capability.TOPICS,
+            Capability.PREFERENCES,
+        }
+    )
+    merge_tags = LOCAL_TAGS
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.subscribers: dict[str, Subscriber] = {}
+        self.sent: list[SentMessage] = []
+        self.sent_issues: set[str] = set()
+        self.changes: list[Change] = []
+        self._ids = (f"m{n:06d}" for n in itertools.count(1))
+
+    def _recipient(self, subscriber: Subscriber, slug: str) -> Recipient:
+        base = self.settings.public_url.rstrip("/")
+        return Recipient(
+            email=subscriber.email,
+            first_name=subscriber.first_name,
+            unsubscribe_url=f"{base}/unsubscribe/{subscriber.id}",
+            preferences_url=f"{base}/preferences/{subscriber.id}",
+            archive_url=f"{base}/archive/{slug}",
+            about_url=f"{base}/about",
+        )
+
+    def _deliver(self, issue: Issue, subscribers: Iterable[Subscriber], *, test: bool) -> int:
+        compiled = self.compile(issue)
+        html = SlotTemplate(compiled.html, html_escape=True)
+        text = SlotTemplate(compiled.text, html_escape=False)
+        greeting = self.settings.greeting
+        named, anonymous = (greeting.named, greeting.anonymous) if greeting else ("", "")
+        count = 0
+        for subscriber in subscribers:
+            values = self._recipient(subscriber, issue.slug).values(named, anonymous)
+            self.sent.append(
+                SentMessage(
+                    issue.slug,
+                    subscriber.email,
+                    compiled.subject,
+                    html.fill(values),
+                    text.fill(values),
+                    test,
+                )
+            )
+            count += 1
+        return count
+
+    def _audience(self, issue: Issue) -> list[Subscriber]:
+        wanted = set(issue.topics)
+        return [
+            s
+            for s in self.subscribers.values()
+            if s.status is SubscriberStatus.SUBSCRIBED and (not wanted or wanted & s.topics)
+        ]
+
+    def send_test(self, issue: Issue, recipients: Sequence[str]) -> SendReport:
+        people = [
+            self.find_by_email(email) or Subscriber(id=f"test-{uuid.uuid4().hex}", email=email)
+            for email in recipients
+        ]
+        sent = self._deliver(issue, people, test=True)
+        return SendReport(
+            status=SendStatus.SENT, campaign=issue.slug, provider=self.name, sent=sent
+        )
+
+    def plan_send(self, issue: Issue) -> SendPlan:
+        return SendPlan(
+            slug=issue.slug,
+            audience=self.settings.audience.name,
+            recipients=len(self._audience(issue)),
+            topics=tuple(issue.topics),
+            already_sent=1 if issue.slug in self.sent_issues else 0,
+        )
+
+    def send(
+        self, issue: Issue, *, resend: bool = False, progress: Progress | None = None
+    ) -> SendReport:
+        if issue.slug in self.sent_issues and not resend:
+            raise ProviderError(f"'{issue.slug}' was already sent; pass --resend to send it again")
+        audience = self._audience(issue)
+        sent = self._deliver(issue, audience, test=False)
+        if progress:
+            progress(sent, len(audience))
+        self.sent_issues.add(issue.slug)
+        return SendReport(
+            status=SendStatus.SENT, campaign=issue.slug, provider=self.name, sent=sent
+        )
+
+    def import_members(
+        self,
+        members: Iterable[MemberInput],
+        *,
+        resubscribe: bool = False,
+        source: ChangeSource = ChangeSource.IMPORT,
+    ) -> ImportReport:
+        added = updated = unchanged = kept = 0
+        rejected: list[RejectedMember] = []
+        for member in members:
+            unknown = member.topics - self.settings.topic_ids
+            if unknown:
+                rejected.append(
+                    RejectedMember(
+                        member.email, f"unknown topic '{sorted(unknown)[0]}'", member.source_line
+                    )
+                )
+                continue
+            existing = self.find_by_email(member.email)
+            if existing is None:
+                subscriber = Subscriber(
+                    id=next(self._ids),
+                    email=member.email,
+                    first_name=member.first_name,
+                    last_name=member.last_name,
+                    topics=member.topics,
+                )
+                self.subscribers[subscriber.id] = subscriber
+                self._log(subscriber.id, "subscribed", source)
+                added += 1
+                continue
+            status = existing.status
+            if status is SubscriberStatus.UNSUBSCRIBED and not resubscribe:
+                kept += 1
+                continue
+            updated_subscriber = existing.model_copy(
+                update={
+                    "first_name": member.first_name or existing.first_name,
+                    "last_name": member.last_name or existing.last_name,
+                    "topics": member.topics or existing.topics,
+                    "status": SubscriberStatus.SUBSCRIBED,
+                }
+            )
+            if updated_subscriber == existing:
+                unchanged += 1
+            else:
+                self.subscribers[existing.id] = updated_subscriber
+                self._log(existing.id, "updated", source)
+                updated += 1
+        return ImportReport(added, updated, unchanged, kept, tuple(rejected))
+
+    def members(
+        self, *, status: SubscriberStatus | None = None, topic: str | None = None
+    ) -> Iterator[Subscriber]:
+        for subscriber in self.subscribers.values():
+            if status is not None and subscriber.status is not status:
+                continue
+            if topic is not None and topic not in subscriber.topics:
+                continue
+            yield subscriber
+
+    def find_by_email(self, email: str) -> Subscriber | None:
+        wanted = email.strip().lower()
+        return next((s for s in self.subscribers.values() if s.email.lower() == wanted), None)
+
+    def get_subscriber(self, subscriber_id: str) -> Subscriber | None:
+        return self.subscribers.get(subscriber_id)
+
+    def _change(
+        self, subscriber_id: str, what: str, source: ChangeSource, note: str, **update: object
+    ) -> Subscriber:
+        subscriber = self.subscribers.get(subscriber_id)
+        if subscriber is None:
+            raise ProviderError(f"no subscriber with id '{subscriber_id}'")
+        changed = subscriber.model_copy(update=update)
+        if changed != subscriber:
+            self.subscribers[subscriber_id] = changed
+            self._log(subscriber_id, what, source, note)
+        return changed
+
+    def _log(self, subscriber_id: str, what: str, source: ChangeSource, note: str = "") -> None:
+        self.changes.append(Change(subscriber_id, what, source, datetime.now(UTC), note))
+
+    def unsubscribe(
+        self, subscriber_id: str, *, source: ChangeSource, note: str = ""
+    ) -> Subscriber:
+        return self._change(
+            subscriber_id, "unsubscribed", source, note, status=SubscriberStatus.UNSUBSCRIBED
+        )
+
+    def resubscribe(
+        self, subscriber_id: str, *, source: ChangeSource, note: str = ""
+    ) -> Subscriber:
+        return self._change(
+            subscriber_id, "resubscribed", source, note, status=SubscriberStatus.SUBSCRIBED
+        )
+
+    def set_topics(
+        self, subscriber_id: str, topics: frozenset[str], *, source: ChangeSource
+    ) -> Subscriber:
+        unknown = topics - self.settings.topic_ids
+        if unknown:
+            raise ProviderError(f"unknown topic '{sorted(unknown)[0]}'")
+        return self._change(
+            subscriber_id,
+            f"topics={','.join(sorted(topics))}",
+            source,
+            "",
+            topics=frozenset(topics),
+        )

@@ -1,0 +1,145 @@
+"""Merge slots: the recipient-specific parts of an email, in each provider's syntax.
+
+An issue is compiled once with slots in place of the recipient's address, name and
+links; the provider fills them (Mailchimp on its side, the local provider per message).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from markupsafe import Markup, escape
+
+SlotName = Literal[
+    "email",
+    "first_name",
+    "greeting",
+    "unsubscribe_url",
+    "preferences_url",
+    "archive_url",
+    "about_url",
+]
+SLOT_NAMES: tuple[SlotName, ...] = (
+    "email",
+    "first_name",
+    "greeting",
+    "unsubscribe_url",
+    "preferences_url",
+    "archive_url",
+    "about_url",
+)
+
+
+@dataclass(frozen=True)
+class MergeTags:
+    """How one provider writes each slot. ``address_line`` None: we print the address."""
+
+    name: str
+    slots: Mapping[str, str]
+    address_line: str | None = None
+    greeting_style: Literal["slot", "mailchimp"] = "slot"
+    preview_block: str | None = None
+
+    def greeting(self, named: str, anonymous: str, *, html: bool = True) -> str:
+        """The greeting line: a slot, or Mailchimp's conditional on FNAME."""
+        if self.greeting_style == "slot":
+            return Markup(self.slots["greeting"]) if html else self.slots["greeting"]
+        quote = escape if html else str
+        before, _, after = named.partition("{first_name}")
+        line = (
+            f"*|IF:FNAME|*{quote(before)}*|FNAME|*{quote(after)}"
+            f"*|ELSE:|*{quote(anonymous)}*|END:IF|*"
+        )
+        return Markup(line) if html else line
+
+
+LOCAL_TAGS = MergeTags(
+    name="local",
+    slots={name: f"[[nl:{name}]]" for name in SLOT_NAMES},
+)
+
+MAILCHIMP_TAGS = MergeTags(
+    name="mailchimp",
+    slots={
+        "email": "*|EMAIL|*",
+        "first_name": "*|FNAME|*",
+        "greeting": "",
+        "unsubscribe_url": "*|UNSUB|*",
+        "preferences_url": "*|UPDATE_PROFILE|*",
+        "archive_url": "*|ARCHIVE|*",
+        "about_url": "*|ABOUT_LIST|*",
+    },
+    address_line="*|LIST:ADDRESSLINE|*",
+    greeting_style="mailchimp",
+    preview_block="*|MC_PREVIEW_TEXT|*",
+)
+
+MERGE_TAGS = {tags.name: tags for tags in (LOCAL_TAGS, MAILCHIMP_TAGS)}
+
+_LOCAL_SLOT = re.compile(r"\[\[nl:([a-z_]+)\]\]")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """The values one recipient's copy is filled with."""
+
+    email: str
+    first_name: str = ""
+    unsubscribe_url: str = ""
+    preferences_url: str = ""
+    archive_url: str = ""
+    about_url: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def values(
+        self, named: str = "Hello {first_name},", anonymous: str = "Hello,"
+    ) -> dict[str, str]:
+        greeting = named.replace("{first_name}", self.first_name) if self.first_name else anonymous
+        return {
+            "email": self.email,
+            "first_name": self.first_name,
+            "greeting": greeting,
+            "unsubscribe_url": self.unsubscribe_url,
+            "preferences_url": self.preferences_url,
+            "archive_url": self.archive_url,
+            "about_url": self.about_url,
+            **self.extra,
+        }
+
+
+class SlotTemplate:
+    """A compiled body split once at its local slots, so each fill is a join."""
+
+    __slots__ = ("_escape", "_names", "_parts")
+
+    def __init__(self, text: str, *, html_escape: bool) -> None:
+        pieces = _LOCAL_SLOT.split(text)
+        self._parts = pieces[0::2]
+        self._names = pieces[1::2]
+        unknown = set(self._names) - set(SLOT_NAMES)
+        if unknown:
+            raise ValueError(f"unknown merge slot(s): {', '.join(sorted(unknown))}")
+        self._escape = html_escape
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self._names)
+
+    def fill(self, values: Mapping[str, str]) -> str:
+        if self._escape:
+            filled = {name: html.escape(values[name], quote=True) for name in set(self._names)}
+        else:
+            filled = {name: values[name] for name in set(self._names)}
+        out = [self._parts[0]]
+        for name, part in zip(self._names, self._parts[1:], strict=True):
+            out.append(filled[name])
+            out.append(part)
+        return "".join(out)
+
+
+def has_unfilled_slot(text: str) -> bool:
+    return _LOCAL_SLOT.search(text) is not None

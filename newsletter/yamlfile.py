@@ -1,0 +1,238 @@
+"""YAML with positions: every value keeps the line and column it came from.
+
+Errors from pydantic name a path (``sections.2.image.alt``); the position map turns
+that path into ``FILE:LINE:COL`` so each problem is reported where it was written.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from newsletter.errors import CampaignError
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class LoadedYaml:
+    path: Path
+    data: Any
+    positions: dict[Path_, Position]
+
+    def position_of(self, loc: Path_) -> Position:
+        """The position of the deepest part of ``loc`` that the file contains."""
+        for end in range(len(loc), -1, -1):
+            found = self.positions.get(tuple(loc[:end]))
+            if found is not None:
+                return found
+        return Position(1, 1)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps YAML 1.2 booleans: ``no`` and ``on`` stay strings."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def load_yaml(path: Path, text: str | None = None) -> LoadedYaml:
+    """Parse ``path`` into plain data plus a map from value paths to positions."""
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise CampaignError([f"{path}: no such file"]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CampaignError([f"{path}: cannot be read: {exc}"]) from None
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or "invalid YAML"
+        if "\\t" in problem or "tab" in problem:
+            problem = "tabs are not allowed for indentation; use spaces"
+        raise CampaignError([f"{path}:{line}:{column}: YAML syntax error: {problem}"]) from None
+    finally:
+        loader.dispose()
+    positions: dict[Path_, Position] = {}
+    if node is None:
+        return LoadedYaml(path, None, positions)
+    data = _construct(node, (), positions, path)
+    return LoadedYaml(path, data, positions)
+
+
+def _construct(node: yaml.Node, at: Path_, positions: dict[Path_, Position], path: Path) -> Any:
+    positions[at] = Position(node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise CampaignError(
+                    [_where(path, key_node) + "YAML merge keys (<<) are not supported"]
+                )
+            key = _scalar(key_node)
+            if key in result:
+                raise CampaignError(
+                    [_where(path, key_node) + f"{_dotted((*at, str(key)))}: duplicate key"]
+                )
+            child = (*at, key)
+            result[key] = _construct(value_node, child, positions, path)
+            positions[(*child, "<key>")] = Position(
+                key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            )
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _construct(item, (*at, index), positions, path) for index, item in enumerate(node.value)
+        ]
+    return _scalar(node)
+
+
+def _scalar(node: yaml.Node) -> Any:
+    loader = _Loader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()
+
+
+def _where(path: Path, node: yaml.Node) -> str:
+    return f"{path}:{node.start_mark.line + 1}:{node.start_mark.column + 1}: "
+
+
+def _dotted(loc: Path_) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def data_path(data: Any, loc: Sequence[str | int]) -> Path_:
+    """Drop the discriminator tags pydantic inserts, keeping only keys present in ``data``."""
+    result: list[str | int] = []
+    current = data
+    for index, part in enumerate(loc):
+        if (isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)) or (
+            isinstance(current, dict) and part in current
+        ):
+            result.append(part)
+            current = current[part]
+        elif isinstance(current, dict) and index < len(loc) - 1:
+            continue
+        else:
+            result.append(part)
+            current = None
+    return tuple(result)
+
+
+def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """The model class that owns the last element of ``loc`` (for "did you mean")."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return None
+            current = _unwrap(field.annotation)
+        elif isinstance(current, list):
+            match = [m for m in current if _tag_of(m) == part]
+            if not match:
+                return None
+            current = match[0]
+    if isinstance(current, list):
+        return None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _tag_of(model: type[BaseModel]) -> str | None:
+    field = model.model_fields.get("type")
+    if field is None:
+        return None
+    args = typing.get_args(field.annotation)
+    return str(args[0]) if args else None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Reduce ``list[X]``, ``X | None`` and ``Annotated[Union[...], ...]`` to a model or models."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (list, tuple, Sequence, frozenset, set):
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        models = [_unwrap(a) for a in typing.get_args(annotation) if a is not type(None)]
+        flat = [m for m in models if isinstance(m, type) and issubclass(m, BaseModel)]
+        if len(flat) == 1:
+            return flat[0]
+        return flat or None
+    return annotation
+
+
+def format_validation_error(
+    loaded: LoadedYaml, exc: ValidationError, model: type[BaseModel]
+) -> CampaignError:
+    """One ``FILE:LINE:COL: field.path: message`` line per problem, in file order."""
+    return format_errors(loaded, exc.errors(include_url=False, include_input=False), model)
+
+
+def format_errors(
+    loaded: LoadedYaml, errors: Sequence[ErrorDetails], model: type[BaseModel]
+) -> CampaignError:
+    found: list[tuple[int, int, str]] = []
+    for error in errors:
+        loc = data_path(loaded.data, error["loc"])
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            position = loaded.positions.get((*loc, "<key>")) or loaded.position_of(loc)
+            message = f"unknown field '{loc[-1]}'"
+            owner = _model_at(model, error["loc"])
+            if owner is not None:
+                names = [field.alias or name for name, field in owner.model_fields.items()]
+                close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
+                if close:
+                    message += f"; did you mean '{close[0]}'?"
+        else:
+            position = loaded.position_of(loc)
+            message = clean_message(message)
+        found.append((position.line, position.column, f"{_dotted(loc)}: {message}"))
+    found.sort(key=lambda item: (item[0], item[1]))
+    return CampaignError([f"{loaded.path}:{line}:{col}: {text}" for line, col, text in found])
+
+
+def clean_message(message: str) -> str:
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what the tests need beyond Python packages: Debian's Chromium for the browser
+# checks, and the Node tools pinned in package.json (the Mailchimp contract mock and the
+# reference MJML compiler). Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Chromium (Debian package) for the browser tests..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "Chromium is missing and cannot be installed here: browser tests will skip." >&2
+  fi
+fi
+
+if [ -f package.json ]; then
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+    echo "Installing Node tools from package-lock.json..."
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+fi

@@ -1,0 +1,45 @@
+"""Shared fixtures: a throw-away copy of the example project and its settings."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from newsletter.config import Settings, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_SLUG = "winter-2026"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see only the settings they set: no developer's NEWSLETTER_* or MAILCHIMP_*."""
+    for name in list(os.environ):
+        if name.startswith(("NEWSLETTER_", "MAILCHIMP_")):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A copy of the example project (newsletter.yaml, templates, campaigns) as the cwd."""
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copy(REPO / "newsletter.yaml", root / "newsletter.yaml")
+    shutil.copytree(REPO / "templates", root / "templates")
+    shutil.copytree(REPO / "campaigns", root / "campaigns")
+    monkeypatch.chdir(root)
+    yield root
+
+
+@pytest.fixture
+def settings(project_dir: Path) -> Settings:
+    return load_settings(project_dir / "newsletter.yaml")
+
+
+@pytest.fixture
+def example_file(project_dir: Path) -> Path:
+    return project_dir / "campaigns" / f"{EXAMPLE_SLUG}.yaml"
