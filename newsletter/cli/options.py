@@ -21,3 +21,13 @@ ProjectOption = Annotated[
 
 def settings_for(project: Path | None) -> Settings:
     return load_settings(project)
+
+
+ProviderOption = Annotated[
+    str | None,
+    typer.Option(
+        "--provider",
+        help="local, mailchimp or memory (default: provider: in newsletter.yaml).",
+        show_default=False,
+    ),
+]

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from newsletter.config import Settings
 from newsletter.errors import ProviderError
+from newsletter.links import LinkBuilder
 from newsletter.models import Issue, SendReport, SendStatus, Subscriber, SubscriberStatus
 from newsletter.providers.base import (
     Capability,
@@ -69,6 +70,10 @@ class MemoryProvider(Provider):
         self._ids = (f"m{n:06d}" for n in itertools.count(1))
 
     def _recipient(self, subscriber: Subscriber, slug: str) -> Recipient:
+        """Signed links when a secret is configured; readable placeholders otherwise."""
+        if self.settings.secrets:
+            links = LinkBuilder.from_settings(self.settings)
+            return links.recipient(subscriber.id, subscriber.email, subscriber.first_name, slug)
         base = self.settings.public_url.rstrip("/")
         return Recipient(
             email=subscriber.email,
