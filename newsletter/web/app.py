@@ -1,0 +1,78 @@
+"""``create_app``: the preference centre as a Starlette application, no module globals."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from newsletter.config import Settings
+from newsletter.errors import ProviderError
+from newsletter.links import LinkBuilder
+from newsletter.providers import get_provider
+from newsletter.providers.base import Provider
+from newsletter.web.pages import Pages
+from newsletter.web.routes import PreferenceCentre
+from newsletter.web.security import SecurityHeaders
+
+log = logging.getLogger("newsletter.web")
+
+
+def create_app(settings: Settings, provider: Provider | None = None) -> Starlette:
+    """The app for one project. Raises ``ConfigError`` without a usable ``NEWSLETTER_SECRET``.
+
+    A provider passed in stays the caller's to close; one made here closes at shutdown.
+    """
+    links = LinkBuilder.from_settings(settings)
+    pages = Pages(settings, links.about_url())
+    owned = provider is None
+    active = provider if provider is not None else get_provider(settings)
+    centre = PreferenceCentre(settings, active, links, pages)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owned:
+                active.close()
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        if status == 404:
+            return pages.render("not_found", status_code=404, what="page")
+        return PlainTextResponse(f"{status}\n", status_code=status)
+
+    async def provider_error(request: Request, exc: Exception) -> Response:
+        log.error("provider error on %s %s: %s", request.method, request.url.path, exc)
+        return pages.render("unavailable", status_code=503)
+
+    routes = [
+        Route("/unsubscribe/{token}", centre.unsubscribe_page, methods=["GET"]),
+        Route("/unsubscribe/{token}", centre.unsubscribe, methods=["POST"]),
+        Route("/preferences/{token}", centre.preferences_page, methods=["GET"]),
+        Route("/preferences/{token}", centre.save_preferences, methods=["POST"]),
+        Route("/archive/{slug}", centre.archive_page, methods=["GET"]),
+        Route("/about", centre.about, methods=["GET"]),
+        Route("/healthz", centre.healthz, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(
+                SecurityHeaders,  # type: ignore[arg-type]
+                content_security_policy=pages.content_security_policy,
+            )
+        ],
+        exception_handlers={HTTPException: http_error, ProviderError: provider_error},
+        lifespan=lifespan,
+    )
+    app.state.centre = centre
+    return app
