@@ -29,6 +29,7 @@ def serve(
     from newsletter.links import LinkSigner
     from newsletter.providers import get_provider
     from newsletter.web import create_app
+    from newsletter.web.server import uvicorn_config
 
     settings = settings_for(project)
     LinkSigner.from_settings(settings)
@@ -36,13 +37,6 @@ def serve(
     try:
         web_app = create_app(settings, chosen)
         typer.echo(f"Preference centre for {settings.public_url} on http://{host}:{port}")
-        uvicorn.run(
-            web_app,
-            host=host,
-            port=port,
-            log_level="info",
-            access_log=False,  # paths carry link tokens, which must not end up in logs
-            server_header=False,
-        )
+        uvicorn.Server(uvicorn_config(web_app, host, port)).run()
     finally:
         chosen.close()

@@ -1,7 +1,8 @@
 """The web version of an issue: compiled from its campaign file, with no personal data.
 
 The slots a recipient's copy would carry (address, name, personal links) are filled
-with neutral values: no address, the anonymous greeting, and links to the about page.
+with neutral values: no address ("sent to our subscribers"), the anonymous greeting,
+and links to the about page.
 A compiled page is kept until its campaign file changes (by modification time).
 """
 
@@ -35,7 +36,7 @@ class ArchivePages:
     def neutral_recipient(self, slug: str) -> Recipient:
         about = f"{self._public_url}/about"
         return Recipient(
-            email="",
+            email="our subscribers",
             first_name="",
             unsubscribe_url=about,
             preferences_url=about,
