@@ -38,6 +38,11 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}••••@{domain}"
 
 
+def sibling(purpose: Purpose, token: str) -> str:
+    """A link from one token page to another, relative so it works behind any proxy path."""
+    return f"../{purpose.value}/{token}"
+
+
 @dataclass(frozen=True)
 class Linked:
     """The subscriber a valid link names, with the link token it came with."""
@@ -96,7 +101,9 @@ class PreferenceCentre:
             email=mask_email(subscriber.email),
             unsubscribed=subscriber.status is SubscriberStatus.UNSUBSCRIBED,
             csrf=self.csrf.issue(linked.token),
-            preferences_url=self.links.preferences_url(subscriber.id),
+            preferences_url=sibling(
+                Purpose.PREFERENCES, self.links.signer.token(Purpose.PREFERENCES, subscriber.id)
+            ),
         )
 
     async def unsubscribe(self, request: Request) -> Response:
@@ -120,7 +127,7 @@ class PreferenceCentre:
         return self.pages.render(
             "unsubscribed",
             email=mask_email(subscriber.email),
-            preferences_url=self.links.preferences_url(subscriber.id),
+            preferences_url=sibling(Purpose.PREFERENCES, preferences_token),
             csrf=self.csrf.issue(preferences_token),
         )
 
