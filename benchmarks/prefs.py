@@ -35,6 +35,9 @@ SECRET = "benchmark-secret-0123456789abcdefghijklmnop"
 GOAL_RATE = 1000
 GOAL_P99_MS = 100
 T = TypeVar("T")
+WARM_UP = 1000
+ONE_CLICK_BODY = b"List-Unsubscribe=One-Click"
+ONE_CLICK_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def _provider_name() -> str:
@@ -107,38 +110,56 @@ def serve(project_file: str, provider_name: str, count: int, port: int, pipe: ob
     provider.close()
 
 
-async def _load(
-    make_request: object, count: int, concurrency: int
-) -> tuple[float, list[float], int]:
-    """Runs ``count`` requests from ``concurrency`` clients; seconds, latencies, failures.
+Phase = tuple[float, list[float], int]
+"""Seconds taken, the latency of each request, failed requests."""
+
+
+async def _load(clients: list[httpx.AsyncClient], make_request: object, count: int) -> Phase:
+    """``count`` requests spread over the clients, each with one request in flight."""
+    latencies: list[float] = []
+    failures = 0
+    next_index = iter(range(count))
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal failures
+        for index in next_index:
+            started = time.perf_counter()
+            response = await make_request(client, index)  # type: ignore[operator]
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                failures += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(client) for client in clients))
+    return time.perf_counter() - started, latencies, failures
+
+
+async def _phases(base: str, urls: list[str], count: int, concurrency: int) -> tuple[Phase, Phase]:
+    """Warm-up, then the baseline, then the one-click POSTs, on the same connections.
 
     Each client has its own connection, as separate mail servers would; one shared
     httpx pool of 50 connections costs the client more CPU than the server spends.
     """
-    latencies: list[float] = []
-    failures = 0
-    next_index = iter(range(count))
+
+    async def healthz(client: httpx.AsyncClient, index: int) -> httpx.Response:
+        return await client.get(f"{base}/healthz")
+
+    async def one_click(client: httpx.AsyncClient, index: int) -> httpx.Response:
+        return await client.post(urls[index], content=ONE_CLICK_BODY, headers=ONE_CLICK_HEADERS)
+
     clients = [
         httpx.AsyncClient(
             limits=httpx.Limits(max_connections=1), timeout=30, follow_redirects=False
         )
         for _ in range(concurrency)
     ]
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal failures
-        async with client:
-            for index in next_index:
-                started = time.perf_counter()
-                response = await make_request(client, index)  # type: ignore[operator]
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != 200:
-                    failures += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(client) for client in clients))
-    elapsed = time.perf_counter() - started
-    return elapsed, latencies, failures
+    try:
+        await _load(clients, healthz, WARM_UP)
+        baseline = await _load(clients, healthz, count)
+        unsubscribes = await _load(clients, one_click, count)
+    finally:
+        await asyncio.gather(*(client.aclose() for client in clients))
+    return baseline, unsubscribes
 
 
 def _report(label: str, count: int, elapsed: float, latencies: list[float]) -> tuple[float, float]:
@@ -174,30 +195,22 @@ def main() -> int:
         urls = [base + url[len(public) :] for url in public_urls]
         _wait_until_up(base, process)
 
-        async def healthz(client: httpx.AsyncClient, index: int) -> httpx.Response:
-            return await client.get(f"{base}/healthz")
-
-        async def one_click(client: httpx.AsyncClient, index: int) -> httpx.Response:
-            return await client.post(urls[index], data={"List-Unsubscribe": "One-Click"})
-
         print(
             f"preference centre benchmark: {args.count} subscribers, {args.concurrency} "
             f"concurrent clients, provider {args.provider}, uvicorn on 127.0.0.1, "
             f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
         )
-        run(_load(healthz, min(1000, args.count), args.concurrency))  # warm up
-        base_elapsed, base_latencies, base_failed = run(
-            _load(healthz, args.count, args.concurrency)
-        )
+        baseline, unsubscribes = run(_phases(base, urls, args.count, args.concurrency))
+        base_elapsed, base_latencies, base_failed = baseline
+        elapsed, latencies, failed = unsubscribes
         base_rate, _ = _report("baseline GET /healthz", args.count, base_elapsed, base_latencies)
-        elapsed, latencies, failed = run(_load(one_click, args.count, args.concurrency))
         rate, p99 = _report("one-click unsubscribe POST", args.count, elapsed, latencies)
         print(f"unsubscribe rate is {rate / base_rate:.0%} of the baseline")
 
         ours.send("stop")
         unsubscribed, server_cpu = ours.recv() if ours.poll(60) else (-1, 0.0)
         process.join(30)
-    served = args.count * 2 + min(1000, args.count)
+    served = args.count * 2 + WARM_UP
     print(f"server CPU: {server_cpu * 1000 / served:.2f} ms per request over the whole run")
 
     print(f"failed requests: {failed + base_failed}; unsubscribed: {unsubscribed} of {args.count}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -44,11 +45,17 @@ def sibling(purpose: Purpose, token: str) -> str:
 
 
 @dataclass(frozen=True)
-class Linked:
-    """The subscriber a valid link names, with the link token it came with."""
+class Link:
+    """A link token whose signature checked out, and the subscriber id it carries."""
 
     token: str
-    subscriber: Subscriber
+    subscriber_id: str
+
+
+class Action(StrEnum):
+    UNSUBSCRIBE = "unsubscribe"
+    RESUBSCRIBE = "resubscribe"
+    SAVE = "save"
 
 
 class PreferenceCentre:
@@ -63,16 +70,41 @@ class PreferenceCentre:
         self.archive = ArchivePages(settings, links.public_url)
         self.topic_names = {topic.id: topic.name for topic in settings.topics}
 
-    # Looking up a link
+    # Links, forms and the provider
 
-    async def _linked(self, request: Request, purpose: Purpose) -> Linked | None:
+    def _link(self, request: Request, purpose: Purpose) -> Link | None:
         token = request.path_params["token"]
         try:
-            subscriber_id = self.links.signer.subscriber_id(purpose, token)
+            return Link(token, self.links.signer.subscriber_id(purpose, token))
         except TokenError:
             return None
-        subscriber = await run_in_threadpool(self.provider.get_subscriber, subscriber_id)
-        return Linked(token, subscriber) if subscriber is not None else None
+
+    async def _subscriber(self, link: Link) -> Subscriber | None:
+        return await run_in_threadpool(self.provider.get_subscriber, link.subscriber_id)
+
+    def _change(
+        self,
+        subscriber_id: str,
+        action: Action,
+        source: ChangeSource,
+        topics: frozenset[str] = frozenset(),
+    ) -> tuple[Subscriber, Subscriber] | None:
+        """Looks up and changes in one call, so a request costs one trip to a worker thread.
+
+        Blocking: run it in the threadpool. Returns (before, after), or None for nobody.
+        """
+        before = self.provider.get_subscriber(subscriber_id)
+        if before is None:
+            return None
+        if action is Action.UNSUBSCRIBE:
+            after = self.provider.unsubscribe(subscriber_id, source=source)
+        elif action is Action.RESUBSCRIBE:
+            after = self.provider.resubscribe(subscriber_id, source=source)
+        elif topics != before.topics:
+            after = self.provider.set_topics(subscriber_id, topics, source=source)
+        else:
+            after = before
+        return before, after
 
     def not_found(self) -> HTMLResponse:
         return self.pages.render("not_found", status_code=404, what="link")
@@ -83,58 +115,65 @@ class PreferenceCentre:
         except (MultiPartException, HTTPException):
             return None
 
-    def _form_allowed(self, request: Request, linked: Linked, form: FormData) -> bool:
-        return not cross_site(request) and self.csrf.valid(linked.token, form.get("csrf"))
+    def _form_allowed(self, request: Request, link: Link, form: FormData) -> bool:
+        return not cross_site(request) and self.csrf.valid(link.token, form.get("csrf"))
 
-    def _forbidden(self, retry_url: str) -> HTMLResponse:
-        return self.pages.render("forbidden", status_code=403, retry_url=retry_url)
+    def _forbidden(self, request: Request) -> HTMLResponse:
+        return self.pages.render("forbidden", status_code=403, retry_url=request.url.path)
+
+    def _preferences_link(self, subscriber_id: str) -> tuple[str, str]:
+        """The relative link to a subscriber's preferences page, and its token."""
+        token = self.links.signer.token(Purpose.PREFERENCES, subscriber_id)
+        return sibling(Purpose.PREFERENCES, token), token
 
     # Unsubscribe
 
     async def unsubscribe_page(self, request: Request) -> Response:
-        linked = await self._linked(request, Purpose.UNSUBSCRIBE)
-        if linked is None:
+        link = self._link(request, Purpose.UNSUBSCRIBE)
+        subscriber = await self._subscriber(link) if link else None
+        if link is None or subscriber is None:
             return self.not_found()
-        subscriber = linked.subscriber
+        preferences_url, _ = self._preferences_link(subscriber.id)
         return self.pages.render(
             "unsubscribe",
             email=mask_email(subscriber.email),
             unsubscribed=subscriber.status is SubscriberStatus.UNSUBSCRIBED,
-            csrf=self.csrf.issue(linked.token),
-            preferences_url=sibling(
-                Purpose.PREFERENCES, self.links.signer.token(Purpose.PREFERENCES, subscriber.id)
-            ),
+            csrf=self.csrf.issue(link.token),
+            preferences_url=preferences_url,
         )
 
     async def unsubscribe(self, request: Request) -> Response:
         """The page's form (CSRF token) or RFC 8058 one-click: 200 and a page, no redirect."""
-        linked = await self._linked(request, Purpose.UNSUBSCRIBE)
-        if linked is None:
+        link = self._link(request, Purpose.UNSUBSCRIBE)
+        if link is None:
             return self.not_found()
         form = await self._form(request)
         if form is None:
-            return self._forbidden(request.url.path)
+            return self._forbidden(request)
         if form.get(ONE_CLICK_FIELD) == ONE_CLICK_VALUE:
             source = ChangeSource.ONE_CLICK
-        elif self._form_allowed(request, linked, form):
+        elif self._form_allowed(request, link, form):
             source = ChangeSource.PAGE
         else:
-            return self._forbidden(request.url.path)
-        subscriber = await run_in_threadpool(
-            self.provider.unsubscribe, linked.subscriber.id, source=source
+            return self._forbidden(request)
+        changed = await run_in_threadpool(
+            self._change, link.subscriber_id, Action.UNSUBSCRIBE, source
         )
-        preferences_token = self.links.signer.token(Purpose.PREFERENCES, subscriber.id)
+        if changed is None:
+            return self.not_found()
+        _, subscriber = changed
+        preferences_url, preferences_token = self._preferences_link(subscriber.id)
         return self.pages.render(
             "unsubscribed",
             email=mask_email(subscriber.email),
-            preferences_url=sibling(Purpose.PREFERENCES, preferences_token),
+            preferences_url=preferences_url,
             csrf=self.csrf.issue(preferences_token),
         )
 
     # Preferences
 
     def _preferences(
-        self, linked: Linked, subscriber: Subscriber, changes: list[str], saved: bool = False
+        self, link: Link, subscriber: Subscriber, changes: list[str], saved: bool = False
     ) -> HTMLResponse:
         return self.pages.render(
             "preferences",
@@ -142,48 +181,41 @@ class PreferenceCentre:
             email=mask_email(subscriber.email),
             unsubscribed=subscriber.status is not SubscriberStatus.SUBSCRIBED,
             chosen=subscriber.topics,
-            csrf=self.csrf.issue(linked.token),
+            csrf=self.csrf.issue(link.token),
             changes=changes,
             saved=saved,
         )
 
     async def preferences_page(self, request: Request) -> Response:
-        linked = await self._linked(request, Purpose.PREFERENCES)
-        if linked is None:
+        link = self._link(request, Purpose.PREFERENCES)
+        subscriber = await self._subscriber(link) if link else None
+        if link is None or subscriber is None:
             return self.not_found()
-        return self._preferences(linked, linked.subscriber, [])
+        return self._preferences(link, subscriber, [])
 
     async def save_preferences(self, request: Request) -> Response:
-        linked = await self._linked(request, Purpose.PREFERENCES)
-        if linked is None:
+        link = self._link(request, Purpose.PREFERENCES)
+        if link is None:
             return self.not_found()
         form = await self._form(request)
-        if form is None or not self._form_allowed(request, linked, form):
-            return self._forbidden(request.url.path)
-        before = linked.subscriber
-        action = form.get("action", "save")
-        if action == "unsubscribe":
-            after = await run_in_threadpool(
-                self.provider.unsubscribe, before.id, source=ChangeSource.PAGE
-            )
-        elif action == "resubscribe":
-            after = await run_in_threadpool(
-                self.provider.resubscribe, before.id, source=ChangeSource.PAGE
-            )
-        elif action == "save":
-            wanted = frozenset(
-                value
-                for value in form.getlist("topics")
-                if isinstance(value, str) and value in self.topic_names
-            )
-            after = before
-            if wanted != before.topics:
-                after = await run_in_threadpool(
-                    self.provider.set_topics, before.id, wanted, source=ChangeSource.PAGE
-                )
-        else:
+        if form is None or not self._form_allowed(request, link, form):
+            return self._forbidden(request)
+        try:
+            action = Action(form.get("action", Action.SAVE))
+        except ValueError:
             return self.pages.render("not_found", status_code=400, what="form")
-        return self._preferences(linked, after, self._changes(before, after), saved=True)
+        wanted = frozenset(
+            value
+            for value in form.getlist("topics")
+            if isinstance(value, str) and value in self.topic_names
+        )
+        changed = await run_in_threadpool(
+            self._change, link.subscriber_id, action, ChangeSource.PAGE, wanted
+        )
+        if changed is None:
+            return self.not_found()
+        before, after = changed
+        return self._preferences(link, after, self._changes(before, after), saved=True)
 
     def _changes(self, before: Subscriber, after: Subscriber) -> list[str]:
         changes: list[str] = []
