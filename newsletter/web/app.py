@@ -51,7 +51,8 @@ def create_app(settings: Settings, provider: Provider | None = None) -> Starlett
         return PlainTextResponse(f"{status}\n", status_code=status)
 
     async def provider_error(request: Request, exc: Exception) -> Response:
-        log.error("provider error on %s %s: %s", request.method, request.url.path, exc)
+        page = request.url.path.strip("/").split("/", 1)[0]  # never the token
+        log.error("provider error on %s /%s: %s", request.method, page, exc)
         return pages.render("unavailable", status_code=503)
 
     routes = [

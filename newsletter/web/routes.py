@@ -31,6 +31,7 @@ log = logging.getLogger("newsletter.web")
 ONE_CLICK_FIELD = "List-Unsubscribe"
 ONE_CLICK_VALUE = "One-Click"
 MAX_FIELDS = 50
+MAX_BODY_BYTES = 64 * 1024
 
 
 def mask_email(email: str) -> str:
@@ -110,6 +111,10 @@ class PreferenceCentre:
         return self.pages.render("not_found", status_code=404, what="link")
 
     async def _form(self, request: Request) -> FormData | None:
+        """The posted form, or None when it is too big or cannot be read."""
+        length = request.headers.get("content-length", "")
+        if length and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return None
         try:
             return await request.form(max_files=0, max_fields=MAX_FIELDS)
         except (MultiPartException, HTTPException):

@@ -8,7 +8,10 @@ from urllib.parse import urljoin
 
 from conftest import Server, consent_log, csrf_from
 
-from newsletter.models import SubscriberStatus
+from newsletter.errors import ProviderAPIError
+from newsletter.models import Subscriber, SubscriberStatus
+from newsletter.providers.base import MemberInput
+from newsletter.providers.memory import MemoryProvider
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
@@ -216,3 +219,54 @@ def test_unknown_page_is_the_friendly_404(server, client):
     response = client.get(f"{server.base_url}/nothing-here")
     assert response.status_code == 404
     assert "Page not found" in response.text
+
+
+def test_a_campaign_file_that_does_not_validate_has_no_archive_page(server, client, project_dir):
+    (project_dir / "campaigns" / "broken.yaml").write_text("subject: [unclosed\n")
+    response = client.get(f"{server.base_url}/archive/broken")
+    assert response.status_code == 404
+    assert "could not find that issue" in response.text
+
+
+def test_an_oversized_form_is_refused_and_changes_nothing(server, client):
+    url = server.unsubscribe_url("sam@example.org")
+    body = b"List-Unsubscribe=One-Click&padding=" + b"x" * (128 * 1024)
+    response = client.post(
+        url, content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert response.status_code == 403
+    assert _status(server, "sam@example.org") is SubscriberStatus.SUBSCRIBED
+
+
+def test_provider_failure_shows_a_try_later_page_and_changes_nothing(
+    start_server, web_settings, client
+):
+    class Unreachable(MemoryProvider):
+        def unsubscribe(self, subscriber_id, *, source, note=""):
+            raise ProviderAPIError("the list service answered 503", status=503)
+
+    provider = Unreachable(web_settings)
+    provider.import_members([MemberInput("sam@example.org")])
+    failing = start_server(web_settings, provider)
+    response = client.post(
+        failing.unsubscribe_url("sam@example.org"), data={"List-Unsubscribe": "One-Click"}
+    )
+    assert response.status_code == 503
+    assert "Please try again in a few minutes" in response.text
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert failing.member("sam@example.org").status is SubscriberStatus.SUBSCRIBED
+
+
+def test_provider_failure_is_logged_without_the_token(start_server, web_settings, client, caplog):
+    class Unreachable(MemoryProvider):
+        def get_subscriber(self, subscriber_id):
+            raise ProviderAPIError("the list service answered 503", status=503)
+
+    provider = Unreachable(web_settings)
+    provider.subscribers["m1"] = Subscriber(id="m1", email="m1@example.org")
+    failing = start_server(web_settings, provider)
+    token_url = failing.local(failing.links.preferences_url("m1"))
+    with caplog.at_level("ERROR", logger="newsletter.web"):
+        assert client.get(token_url).status_code == 503
+    assert "provider error on GET /preferences" in caplog.text
+    assert token_url.rsplit("/", 1)[1] not in caplog.text
