@@ -7,10 +7,13 @@ same "link not found" page, so a link tells nothing about who is subscribed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, TypeVar
 
-from starlette.concurrency import run_in_threadpool
+import anyio
+import anyio.to_thread
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
@@ -18,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from newsletter.config import Settings
-from newsletter.errors import NewsletterError, TokenError
+from newsletter.errors import NewsletterError, ProviderError, TokenError
 from newsletter.links import LinkBuilder, Purpose
 from newsletter.models import Subscriber, SubscriberStatus
 from newsletter.providers.base import ChangeSource, Provider
@@ -31,6 +34,10 @@ log = logging.getLogger("newsletter.web")
 ONE_CLICK_FIELD = "List-Unsubscribe"
 ONE_CLICK_VALUE = "One-Click"
 MAX_FIELDS = 50
+T = TypeVar("T")
+PROVIDER_THREADS = 4
+"""Provider calls at once. SQLite takes one writer at a time (more threads only wait on
+its lock and raise latency); Mailchimp allows ten connections per account."""
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -70,6 +77,11 @@ class PreferenceCentre:
         self.csrf = CsrfTokens(settings.secrets)
         self.archive = ArchivePages(settings, links.public_url)
         self.topic_names = {topic.id: topic.name for topic in settings.topics}
+        self._limiter = anyio.CapacityLimiter(PROVIDER_THREADS)
+
+    async def _blocking(self, function: Callable[..., T], *args: Any) -> T:
+        """Runs a provider call in a worker thread, at most PROVIDER_THREADS at a time."""
+        return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)
 
     # Links, forms and the provider
 
@@ -81,7 +93,7 @@ class PreferenceCentre:
             return None
 
     async def _subscriber(self, link: Link) -> Subscriber | None:
-        return await run_in_threadpool(self.provider.get_subscriber, link.subscriber_id)
+        return await self._blocking(self.provider.get_subscriber, link.subscriber_id)
 
     def _change(
         self,
@@ -106,6 +118,19 @@ class PreferenceCentre:
         else:
             after = before
         return before, after
+
+    def _unsubscribe(self, subscriber_id: str, source: ChangeSource) -> Subscriber | None:
+        """Unsubscribes in one provider call (the busiest path); None when nobody has the id.
+
+        Blocking: run it in the threadpool. A provider error for someone who exists is
+        raised again, and shown as "try again later".
+        """
+        try:
+            return self.provider.unsubscribe(subscriber_id, source=source)
+        except ProviderError:
+            if self.provider.get_subscriber(subscriber_id) is None:
+                return None
+            raise
 
     def not_found(self) -> HTMLResponse:
         return self.pages.render("not_found", status_code=404, what="link")
@@ -161,12 +186,9 @@ class PreferenceCentre:
             source = ChangeSource.PAGE
         else:
             return self._forbidden(request)
-        changed = await run_in_threadpool(
-            self._change, link.subscriber_id, Action.UNSUBSCRIBE, source
-        )
-        if changed is None:
+        subscriber = await self._blocking(self._unsubscribe, link.subscriber_id, source)
+        if subscriber is None:
             return self.not_found()
-        _, subscriber = changed
         preferences_url, preferences_token = self._preferences_link(subscriber.id)
         return self.pages.render(
             "unsubscribed",
@@ -214,7 +236,7 @@ class PreferenceCentre:
             for value in form.getlist("topics")
             if isinstance(value, str) and value in self.topic_names
         )
-        changed = await run_in_threadpool(
+        changed = await self._blocking(
             self._change, link.subscriber_id, action, ChangeSource.PAGE, wanted
         )
         if changed is None:
@@ -241,7 +263,7 @@ class PreferenceCentre:
     async def archive_page(self, request: Request) -> Response:
         slug = request.path_params["slug"]
         try:
-            html = await run_in_threadpool(self.archive.page, slug)
+            html = await anyio.to_thread.run_sync(self.archive.page, slug)
         except NewsletterError as exc:
             log.warning("archive page for %s cannot be built: %s", slug, exc)
             html = None
