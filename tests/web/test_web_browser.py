@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Server, consent_log
 
 from newsletter.models import SubscriberStatus
+
+from .support import Server, consent_log
 
 pytestmark = pytest.mark.browser
 

@@ -11,11 +11,12 @@ from email.policy import default as default_policy
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import MEMBERS, OLD_SECRET, SECRET, consent_log, free_port
 
 from newsletter.campaigns import load_issue
 from newsletter.config import load_settings
 from newsletter.models import SubscriberStatus
+
+from .support import MEMBERS, OLD_SECRET, SECRET, consent_log, free_port
 
 local = pytest.importorskip("newsletter.providers.local", reason="needs the local provider")
 

@@ -6,12 +6,12 @@ import os
 import re
 from urllib.parse import urljoin
 
-from conftest import Server, consent_log, csrf_from
-
 from newsletter.errors import ProviderAPIError
 from newsletter.models import Subscriber, SubscriberStatus
 from newsletter.providers.base import MemberInput
 from newsletter.providers.memory import MemoryProvider
+
+from .support import Server, consent_log, csrf_from
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 

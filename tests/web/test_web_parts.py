@@ -9,7 +9,6 @@ import time
 
 import httpx
 import pytest
-from conftest import SECRET, free_port
 from typer.testing import CliRunner
 
 from newsletter.cli import app
@@ -18,6 +17,8 @@ from newsletter.web.archive import ArchivePages
 from newsletter.web.pages import css_value
 from newsletter.web.routes import mask_email
 from newsletter.web.security import CsrfTokens
+
+from .support import SECRET, free_port
 
 
 def test_archive_page_is_compiled_once_per_file_version(web_settings, example_file):

@@ -7,7 +7,6 @@ import hashlib
 import re
 
 import pytest
-from conftest import OLD_SECRET, SECRET, Server, consent_log, csrf_from
 
 from newsletter.config import load_settings
 from newsletter.errors import ConfigError
@@ -16,6 +15,8 @@ from newsletter.models import SubscriberStatus
 from newsletter.providers.base import ChangeSource, MemberInput
 from newsletter.providers.memory import MemoryProvider
 from newsletter.web import create_app
+
+from .support import OLD_SECRET, SECRET, Server, consent_log, csrf_from
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
