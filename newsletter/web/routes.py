@@ -34,11 +34,12 @@ log = logging.getLogger("newsletter.web")
 ONE_CLICK_FIELD = "List-Unsubscribe"
 ONE_CLICK_VALUE = "One-Click"
 MAX_FIELDS = 50
-T = TypeVar("T")
+MAX_BODY_BYTES = 64 * 1024
 PROVIDER_THREADS = 4
 """Provider calls at once. SQLite takes one writer at a time (more threads only wait on
 its lock and raise latency); Mailchimp allows ten connections per account."""
-MAX_BODY_BYTES = 64 * 1024
+
+T = TypeVar("T")
 
 
 def mask_email(email: str) -> str:
@@ -104,7 +105,7 @@ class PreferenceCentre:
     ) -> tuple[Subscriber, Subscriber] | None:
         """Looks up and changes in one call, so a request costs one trip to a worker thread.
 
-        Blocking: run it in the threadpool. Returns (before, after), or None for nobody.
+        Blocking: run it with ``_blocking``. Returns (before, after), or None for nobody.
         """
         before = self.provider.get_subscriber(subscriber_id)
         if before is None:
@@ -122,7 +123,7 @@ class PreferenceCentre:
     def _unsubscribe(self, subscriber_id: str, source: ChangeSource) -> Subscriber | None:
         """Unsubscribes in one provider call (the busiest path); None when nobody has the id.
 
-        Blocking: run it in the threadpool. A provider error for someone who exists is
+        Blocking: run it with ``_blocking``. A provider error for someone who exists is
         raised again, and shown as "try again later".
         """
         try:
