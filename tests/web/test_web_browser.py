@@ -152,6 +152,11 @@ def test_public_pages_in_the_browser(server: Server, page):
     page.goto(f"{server.base_url}/unsubscribe/not-a-real-link")
     _check_accessible(page)
     _shot(page, "link-not-found")
+    page.goto(server.preferences_url("kim@example.org"))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _check_accessible(page)
+    _shot(page, "preferences-desktop")
+    page.set_viewport_size(PHONE)
     page.goto(f"{server.base_url}/archive/winter-2026")
     assert "Safer sleep" in page.content()
     assert _csp_violations(page) == []
