@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from newsletter.errors import CampaignError
+from newsletter.types import AT
 
 Path_ = tuple[str | int, ...]
 
@@ -141,13 +142,13 @@ def data_path(data: Any, loc: Sequence[str | int]) -> Path_:
     """Drop the discriminator tags pydantic inserts, keeping only keys present in ``data``."""
     result: list[str | int] = []
     current = data
-    for index, part in enumerate(loc):
+    for part in loc:
         if (isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)) or (
             isinstance(current, dict) and part in current
         ):
             result.append(part)
             current = current[part]
-        elif isinstance(current, dict) and index < len(loc) - 1:
+        elif isinstance(current, dict) and current.get("type") == part:
             continue
         else:
             result.append(part)
@@ -157,8 +158,24 @@ def data_path(data: Any, loc: Sequence[str | int]) -> Path_:
 
 def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
     """The model class that owns the last element of ``loc`` (for "did you mean")."""
+    current = _annotation_at(model, loc[:-1])
+    if isinstance(current, list):
+        return None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _union_tags(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+    """The ``type`` values a discriminated union at ``loc`` accepts."""
+    current = _annotation_at(model, loc)
+    if not isinstance(current, list):
+        return []
+    return [tag for tag in map(_tag_of, current) if tag is not None]
+
+
+def _annotation_at(model: type[BaseModel], loc: Sequence[str | int]) -> Any:
+    """A model class, a list of union members, or None when ``loc`` leaves the models."""
     current: Any = model
-    for part in loc[:-1]:
+    for part in loc:
         if isinstance(part, int):
             continue
         if isinstance(current, type) and issubclass(current, BaseModel):
@@ -171,9 +188,9 @@ def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseMode
             if not match:
                 return None
             current = match[0]
-    if isinstance(current, list):
-        return None
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+        else:
+            return None
+    return current
 
 
 def _tag_of(model: type[BaseModel]) -> str | None:
@@ -212,9 +229,13 @@ def format_errors(
 ) -> CampaignError:
     found: list[tuple[int, int, str]] = []
     for error in errors:
-        loc = data_path(loaded.data, error["loc"])
+        context = error.get("ctx") or {}
+        loc = data_path(loaded.data, (*error["loc"], *context.get(AT, ())))
         message = error["msg"]
-        if error["type"] == "extra_forbidden":
+        if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc, message = _tag_problem(loc, context, _union_tags(model, error["loc"]))
+            position = loaded.position_of(loc)
+        elif error["type"] == "extra_forbidden":
             position = loaded.positions.get((*loc, "<key>")) or loaded.position_of(loc)
             message = f"unknown field '{loc[-1]}'"
             owner = _model_at(model, error["loc"])
@@ -229,6 +250,20 @@ def format_errors(
         found.append((position.line, position.column, f"{_dotted(loc)}: {message}"))
     found.sort(key=lambda item: (item[0], item[1]))
     return CampaignError([f"{loaded.path}:{line}:{col}: {text}" for line, col, text in found])
+
+
+def _tag_problem(loc: Path_, context: dict[str, Any], expected: Sequence[str]) -> tuple[Path_, str]:
+    """``type: poem`` -> the position of ``poem`` and the list of types there are."""
+    field = str(context.get("discriminator", "'type'")).strip("'")
+    choices = ", ".join(expected)
+    tag = context.get("tag")
+    if tag is None:
+        return loc, f"'{field}' is missing; it is one of: {choices}"
+    message = f"unknown {field} '{tag}'; it is one of: {choices}"
+    close = difflib.get_close_matches(str(tag), expected, n=1, cutoff=0.6)
+    if close:
+        message += f"; did you mean '{close[0]}'?"
+    return (*loc, field), message
 
 
 def clean_message(message: str) -> str:
