@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import webbrowser
 from enum import StrEnum
 from pathlib import Path
@@ -170,10 +171,8 @@ def preview(
     """
     if not file.is_file():
         raise CampaignError([f"{file}: no such file"])
-    try:
-        settings_for(project)
-    except CampaignError:
-        pass  # the page shows the project file's problems until they are fixed
+    with contextlib.suppress(CampaignError):
+        settings_for(project)  # a missing project file stops here; a bad one shows on the page
     source = PreviewSource(file, project, merge_tags.value if merge_tags else None)
     source.current()
     server = PreviewServer(source, bind(port))
