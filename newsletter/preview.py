@@ -27,6 +27,7 @@ from newsletter.config import Settings, find_project_file, load_settings
 from newsletter.errors import CampaignError, ConfigError, NewsletterError
 from newsletter.render.compile import compile_issue, sample_recipient
 from newsletter.render.merge import MERGE_TAGS
+from newsletter.render.templating import forget_templates
 
 PHONE_WIDTH = 375
 POLL_MILLISECONDS = 700
@@ -62,6 +63,7 @@ class PreviewSource:
         with self._lock:
             stamp = self._files_stamp()
             if stamp != self._stamp:
+                forget_templates()
                 self._rendering = self._render(_version(stamp))
                 self._stamp = stamp
             return self._rendering

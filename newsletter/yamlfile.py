@@ -50,15 +50,17 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader that keeps YAML 1.2 booleans: ``no`` and ``on`` stay strings."""
 
 
-_Loader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The same rules over libyaml's parser when PyYAML has it (about ten times faster)."""
+
+
+_YAML12_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+for _class in (_Loader, _FastLoader):
+    _class.yaml_implicit_resolvers = {
+        key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _class.add_implicit_resolver("tag:yaml.org,2002:bool", _YAML12_BOOL, list("tTfF"))
 
 
 def load_yaml(path: Path, text: str | None = None) -> LoadedYaml:
@@ -70,26 +72,49 @@ def load_yaml(path: Path, text: str | None = None) -> LoadedYaml:
             raise CampaignError([f"{path}: no such file"]) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise CampaignError([f"{path}: cannot be read: {exc}"]) from None
-    loader = _Loader(text)
     try:
-        node = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or "invalid YAML"
-        if "\\t" in problem or "tab" in problem:
-            problem = "tabs are not allowed for indentation; use spaces"
-        raise CampaignError([f"{path}:{line}:{column}: YAML syntax error: {problem}"]) from None
-    finally:
-        loader.dispose()
+        node = _compose(_FastLoader, text)
+    except yaml.MarkedYAMLError as fast_error:
+        try:
+            _compose(_Loader, text)  # the pure-Python parser words its errors better
+        except yaml.MarkedYAMLError as exc:
+            raise _syntax_error(path, exc) from None
+        raise _syntax_error(path, fast_error) from None
     positions: dict[Path_, Position] = {}
     if node is None:
         return LoadedYaml(path, None, positions)
-    data = _construct(node, (), positions, path)
+    constructor = _Loader("")
+    try:
+        data = _construct(node, (), positions, path, constructor)
+    finally:
+        constructor.dispose()
     return LoadedYaml(path, data, positions)
 
 
-def _construct(node: yaml.Node, at: Path_, positions: dict[Path_, Position], path: Path) -> Any:
+def _compose(loader_class: type[yaml.SafeLoader], text: str) -> yaml.Node | None:
+    loader = loader_class(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _syntax_error(path: Path, exc: yaml.MarkedYAMLError) -> CampaignError:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = exc.problem or "invalid YAML"
+    if "\\t" in problem or "tab" in problem:
+        problem = "tabs are not allowed for indentation; use spaces"
+    return CampaignError([f"{path}:{line}:{column}: YAML syntax error: {problem}"])
+
+
+def _construct(
+    node: yaml.Node,
+    at: Path_,
+    positions: dict[Path_, Position],
+    path: Path,
+    constructor: yaml.SafeLoader,
+) -> Any:
     positions[at] = Position(node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
@@ -98,30 +123,23 @@ def _construct(node: yaml.Node, at: Path_, positions: dict[Path_, Position], pat
                 raise CampaignError(
                     [_where(path, key_node) + "YAML merge keys (<<) are not supported"]
                 )
-            key = _scalar(key_node)
+            key = constructor.construct_object(key_node, deep=True)
             if key in result:
                 raise CampaignError(
                     [_where(path, key_node) + f"{_dotted((*at, str(key)))}: duplicate key"]
                 )
             child = (*at, key)
-            result[key] = _construct(value_node, child, positions, path)
+            result[key] = _construct(value_node, child, positions, path, constructor)
             positions[(*child, "<key>")] = Position(
                 key_node.start_mark.line + 1, key_node.start_mark.column + 1
             )
         return result
     if isinstance(node, yaml.SequenceNode):
         return [
-            _construct(item, (*at, index), positions, path) for index, item in enumerate(node.value)
+            _construct(item, (*at, index), positions, path, constructor)
+            for index, item in enumerate(node.value)
         ]
-    return _scalar(node)
-
-
-def _scalar(node: yaml.Node) -> Any:
-    loader = _Loader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
+    return constructor.construct_object(node, deep=True)
 
 
 def _where(path: Path, node: yaml.Node) -> str:

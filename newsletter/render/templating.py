@@ -22,7 +22,7 @@ def _autoescape(name: str | None) -> bool:
 
 @lru_cache(maxsize=8)
 def environment(templates_dir: Path) -> jinja2.Environment:
-    """Templates are re-read when their file changes (``auto_reload``), for ``preview``."""
+    """Templates are compiled once; ``forget_templates`` drops them after an edit (preview)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=_autoescape,
@@ -30,7 +30,7 @@ def environment(templates_dir: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        auto_reload=True,
+        auto_reload=False,
     )
     env.filters["markdown"] = markdown_html
     env.filters["markdown_text"] = markdown_text
@@ -39,6 +39,11 @@ def environment(templates_dir: Path) -> jinja2.Environment:
     env.filters["wrap"] = wrap
     env.globals["TEXT_WIDTH"] = TEXT_WIDTH
     return env
+
+
+def forget_templates() -> None:
+    """Read every template again on next use: ``preview`` calls this when a file changes."""
+    environment.cache_clear()
 
 
 def render(templates_dir: Path, name: str, **context: object) -> str:
