@@ -166,6 +166,9 @@ def test_render_warns_above_90_kb(project_dir, settings):
     assert result.stderr.startswith("warning: the HTML is ")
     assert "Gmail clips messages over 102.0 KB" in result.stderr
     assert (project_dir / "out" / "big.html").exists()
+    checked = _run("validate", str(path))
+    assert checked.exit_code == 0
+    assert checked.stderr.startswith(f"warning: {path}: the HTML is ")
 
 
 def test_render_and_validate_refuse_above_102_kb(project_dir, settings):

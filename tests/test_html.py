@@ -251,3 +251,16 @@ def test_logo_header_uses_alt_text(settings, example_file, project_dir):
     email = compile_issue(load_issue(example_file, with_logo), with_logo)
     logos = [img for img in _document(email).all("img") if img.attrs["src"].endswith("logo.png")]
     assert logos and logos[0].attrs["alt"] == "Northmoor logo"
+
+
+def test_merge_tags_written_in_a_url_stay_intact(settings, tmp_path):
+    path = tmp_path / "tagged.yaml"
+    path.write_text(
+        "subject: S\npreview_text: P\nsections:\n  - type: cta\n    heading: H\n"
+        "    body: B\n    buttons:\n"
+        "      - {text: Go, url: 'https://example.org/s?e=*|EMAIL|*&id=*|UNIQID|*'}\n",
+        encoding="utf-8",
+    )
+    email = compile_issue(load_issue(path, settings), settings, MAILCHIMP_TAGS)
+    assert "https://example.org/s?e=*|EMAIL|*&id=*|UNIQID|*" in parse(email.html).hrefs()
+    assert "https://example.org/s?e=*|EMAIL|*&id=*|UNIQID|*" in email.text

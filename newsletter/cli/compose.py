@@ -72,6 +72,8 @@ def validate(
             problems.append(f"{path}: {_too_big(compiled)}")
             continue
         typer.echo(f"ok  {path}  ({len(issue.sections)} sections)")
+        if compiled.html_bytes > SIZE_WARNING_BYTES:
+            typer.echo(f"warning: {path}: {_near_clipping(compiled)}", err=True)
     if problems:
         typer.echo("\n".join(problems), err=True)
         raise typer.Exit(1)
@@ -117,11 +119,7 @@ def render(
     if compiled.html_bytes > GMAIL_CLIP_BYTES:
         raise RenderError(_too_big(compiled))
     if compiled.html_bytes > SIZE_WARNING_BYTES:
-        typer.echo(
-            f"warning: the HTML is {_kb(compiled.html_bytes)}; Gmail clips messages "
-            f"over {_kb(GMAIL_CLIP_BYTES)}",
-            err=True,
-        )
+        typer.echo(f"warning: {_near_clipping(compiled)}", err=True)
 
 
 def _write(path: Path, content: str) -> tuple[Path, int]:
@@ -134,6 +132,12 @@ def _write(path: Path, content: str) -> tuple[Path, int]:
 
 def _kb(size: int) -> str:
     return f"{size / 1024:.1f} KB"
+
+
+def _near_clipping(compiled: CompiledIssue) -> str:
+    return (
+        f"the HTML is {_kb(compiled.html_bytes)}; Gmail clips messages over {_kb(GMAIL_CLIP_BYTES)}"
+    )
 
 
 def _too_big(compiled: CompiledIssue) -> str:
