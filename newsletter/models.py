@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from newsletter.render.markdown import markdown_links
+from newsletter.render.markdown import markdown_images, markdown_links
 from newsletter.types import AT, HttpsUrl, Identifier, LinkUrl
 
 
@@ -45,6 +45,11 @@ def _zoned(value: datetime, info: ValidationInfo) -> datetime:
 
 
 def _markdown(value: str) -> str:
+    if markdown_images(value):
+        raise ValueError(
+            "images in Markdown are not supported: use an article's image: field, "
+            "which has alt text and a width"
+        )
     for href in markdown_links(value):
         if href.startswith(("mailto:", "https://")) and " " not in href:
             continue

@@ -165,6 +165,12 @@ BAD_FILES: list[tuple[str, str, str, str]] = [
         "link '/relative' must be an absolute https:// URL",
     ),
     (
+        "image in Markdown",
+        HEAD + "intro: 'Look: ![](https://example.org/a.png)'\n" + ARTICLE,
+        "3:8: intro: ",
+        "images in Markdown are not supported",
+    ),
+    (
         "duplicate key",
         HEAD + "subject: Again\n" + ARTICLE,
         "3:1: subject: ",

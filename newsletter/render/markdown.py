@@ -40,7 +40,12 @@ def markdown_html(text: str) -> Markup:
 
 
 def markdown_links(text: str) -> list[str]:
-    return [href for href, _ in _walk_links(_tokens(text))]
+    return [href for href, kind in _walk_links(_tokens(text)) if kind == "link"]
+
+
+def markdown_images(text: str) -> list[str]:
+    """The ``src`` of every Markdown image (``![alt](src)``) in ``text``."""
+    return [src for src, kind in _walk_links(_tokens(text)) if kind == "image"]
 
 
 def _walk_links(tokens: Sequence[Token]) -> Iterator[tuple[str, str]]:
@@ -48,7 +53,9 @@ def _walk_links(tokens: Sequence[Token]) -> Iterator[tuple[str, str]]:
         if token.type == "inline" and token.children:
             yield from _walk_links(token.children)
         elif token.type == "link_open":
-            yield str(token.attrGet("href") or ""), ""
+            yield str(token.attrGet("href") or ""), "link"
+        elif token.type == "image":
+            yield str(token.attrGet("src") or ""), "image"
 
 
 def markdown_text(text: str, width: int = TEXT_WIDTH) -> str:
