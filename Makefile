@@ -22,7 +22,6 @@ demo: install
 	$(BIN)/newsletter validate $(EXAMPLE)
 	$(BIN)/newsletter render $(EXAMPLE) --out build
 	@echo "Open build/winter-2026.html in a browser; build/winter-2026.txt is the plain-text part."
-	@echo "To edit with a live preview: $(BIN)/newsletter preview $(EXAMPLE)"
 
 test-setup: install
 	bash scripts/test-setup.sh
