@@ -83,12 +83,11 @@ def load_yaml(path: Path, text: str | None = None) -> LoadedYaml:
     positions: dict[Path_, Position] = {}
     if node is None:
         return LoadedYaml(path, None, positions)
-    constructor = _Loader("")
-    try:
-        data = _construct(node, (), positions, path, constructor)
-    finally:
-        constructor.dispose()
-    return LoadedYaml(path, data, positions)
+    builder = _Builder(path)
+    data = builder.build(node, ())
+    if builder.problems:
+        raise CampaignError([line for _, line in sorted(builder.problems)])
+    return LoadedYaml(path, data, builder.positions)
 
 
 def _compose(loader_class: type[yaml.SafeLoader], text: str) -> yaml.Node | None:
@@ -108,42 +107,65 @@ def _syntax_error(path: Path, exc: yaml.MarkedYAMLError) -> CampaignError:
     return CampaignError([f"{path}:{line}:{column}: YAML syntax error: {problem}"])
 
 
-def _construct(
-    node: yaml.Node,
-    at: Path_,
-    positions: dict[Path_, Position],
-    path: Path,
-    constructor: yaml.SafeLoader,
-) -> Any:
-    positions[at] = Position(node.start_mark.line + 1, node.start_mark.column + 1)
-    if isinstance(node, yaml.MappingNode):
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
+
+class _Builder:
+    """Plain data from composed nodes, recording positions and every problem on the way."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.positions: dict[Path_, Position] = {}
+        self.problems: list[tuple[tuple[int, int], str]] = []
+        self._constructor = _Loader("")
+
+    def build(self, node: yaml.Node, at: Path_) -> Any:
+        self.positions[at] = _position(node)
+        if node.tag not in _PLAIN_TAGS and not isinstance(node, yaml.ScalarNode):
+            self._problem(node, at, f"cannot read this value: unsupported tag '{node.tag}'")
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, at)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*at, index)) for index, item in enumerate(node.value)]
+        return self._scalar(node, at)
+
+    def _mapping(self, node: yaml.MappingNode, at: Path_) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise CampaignError(
-                    [_where(path, key_node) + "YAML merge keys (<<) are not supported"]
-                )
-            key = constructor.construct_object(key_node, deep=True)
+                self._problem(key_node, at, "YAML merge keys (<<) are not supported")
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._problem(key_node, at, "a key must be plain text, not a list or mapping")
+                continue
+            key = self._scalar(key_node, at)
             if key in result:
-                raise CampaignError(
-                    [_where(path, key_node) + f"{_dotted((*at, str(key)))}: duplicate key"]
-                )
+                self._problem(key_node, (*at, str(key)), "duplicate key")
+                continue
             child = (*at, key)
-            result[key] = _construct(value_node, child, positions, path, constructor)
-            positions[(*child, "<key>")] = Position(
-                key_node.start_mark.line + 1, key_node.start_mark.column + 1
-            )
+            result[key] = self.build(value_node, child)
+            self.positions[(*child, "<key>")] = _position(key_node)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [
-            _construct(item, (*at, index), positions, path, constructor)
-            for index, item in enumerate(node.value)
-        ]
-    return constructor.construct_object(node, deep=True)
+
+    def _scalar(self, node: yaml.Node, at: Path_) -> Any:
+        try:
+            return self._constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+            if node.tag == "tag:yaml.org,2002:timestamp":
+                return node.value  # validation then names the field and what is wrong
+            problem = getattr(exc, "problem", None) or str(exc)
+            self._problem(node, at, f"cannot read this value: {problem}")
+            return None
+
+    def _problem(self, node: yaml.Node, at: Path_, message: str) -> None:
+        where = _position(node)
+        text = f"{self.path}:{where.line}:{where.column}: {_dotted(at)}: {message}"
+        self.problems.append(((where.line, where.column), text))
 
 
-def _where(path: Path, node: yaml.Node) -> str:
-    return f"{path}:{node.start_mark.line + 1}:{node.start_mark.column + 1}: "
+def _position(node: yaml.Node) -> Position:
+    return Position(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
 def _dotted(loc: Path_) -> str:

@@ -171,6 +171,30 @@ BAD_FILES: list[tuple[str, str, str, str]] = [
         "images in Markdown are not supported",
     ),
     (
+        "impossible calendar date",
+        HEAD + "send_at: 2026-13-45\n" + ARTICLE,
+        "3:10: send_at: ",
+        "month value is outside expected range of 1-12",
+    ),
+    (
+        "a list as a key",
+        HEAD + "[a, b]: 1\n" + ARTICLE,
+        "3:1: (top level): ",
+        "a key must be plain text",
+    ),
+    (
+        "a Python tag",
+        HEAD + "title: !!python/object/apply:os.system [echo]\n" + ARTICLE,
+        "3:8: title: ",
+        "cannot read this value: unsupported tag 'tag:yaml.org,2002:python/object/apply:os.system'",
+    ),
+    (
+        "a Python tag on a text value",
+        HEAD + "title: !!python/name:os.system x\n" + ARTICLE,
+        "3:8: title: ",
+        "cannot read this value: could not determine a constructor",
+    ),
+    (
         "duplicate key",
         HEAD + "subject: Again\n" + ARTICLE,
         "3:1: subject: ",
@@ -261,6 +285,17 @@ def test_every_problem_is_reported_in_file_order(settings, tmp_path):
         ["11:16", "sections[1].starts_at"],
     ]
     assert "did you mean 'preview_text'?" in caught.value.lines[2]
+
+
+def test_every_structural_problem_is_reported(settings, tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text(HEAD + "subject: Again\n" + ARTICLE + "    heading: Twice\n", encoding="utf-8")
+    with pytest.raises(CampaignError) as caught:
+        load_issue(path, settings)
+    assert caught.value.lines == [
+        f"{path}:3:1: subject: duplicate key",
+        f"{path}:8:5: sections[0].heading: duplicate key",
+    ]
 
 
 def test_times_without_a_zone_take_the_project_zone(settings, tmp_path):
