@@ -78,3 +78,19 @@ def _ready(client: httpx.Client) -> bool:
 def _state_after(client: httpx.Client, version: str) -> dict | None:
     state = client.get("/version").json()
     return state if state["version"] != version else None
+
+
+def test_a_broken_template_shows_as_one_line(project_dir, example_file):
+    source = PreviewSource(example_file, project_dir / "newsletter.yaml")
+    assert source.current().errors == ()
+    template = project_dir / "templates" / "sections" / "cta.mjml.j2"
+    good = template.read_text()
+    template.write_text(good.replace("{% endfor %}", ""))
+    errors = source.current().errors
+    assert len(errors) == 1
+    assert errors[0].startswith(f"{template.resolve()}:")
+    assert "template error: Unexpected end of template" in errors[0]
+    template.write_text(good + "{{ 1 | no_such_filter }}\n")
+    assert "template error: No filter named 'no_such_filter'" in source.current().errors[0]
+    template.write_text(good)
+    assert source.current().errors == ()

@@ -53,7 +53,7 @@ def render(templates_dir: Path, name: str, **context: object) -> str:
         raise RenderError(f"{templates_dir / str(exc)}: template not found") from None
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"{exc.filename}:{exc.lineno}: template error: {exc.message}") from None
-    except jinja2.UndefinedError as exc:
+    except jinja2.TemplateError as exc:
         raise RenderError(f"{templates_dir / name}: template error: {exc.message}") from None
 
 
