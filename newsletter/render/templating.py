@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -11,7 +10,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from newsletter.errors import RenderError
-from newsletter.render.markdown import TEXT_WIDTH, markdown_html, markdown_text
+from newsletter.render.markdown import TEXT_WIDTH, markdown_html, markdown_text, wrap_words
 
 TEXT_SUFFIX = ".txt.j2"
 
@@ -59,15 +58,7 @@ def render(templates_dir: Path, name: str, **context: object) -> str:
 
 def wrap(text: str, indent: str = "  ", width: int = TEXT_WIDTH) -> str:
     """Wrap plain text; continuation lines take ``indent``; URLs are never broken."""
-    return "\n".join(
-        textwrap.wrap(
-            text,
-            width=width,
-            subsequent_indent=indent,
-            break_long_words=False,
-            break_on_hyphens=False,
-        )
-    )
+    return "\n".join(wrap_words(text, width, "", indent))
 
 
 def underline(text: str, char: str = "=") -> str:
