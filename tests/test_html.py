@@ -264,3 +264,21 @@ def test_merge_tags_written_in_a_url_stay_intact(settings, tmp_path):
     email = compile_issue(load_issue(path, settings), settings, MAILCHIMP_TAGS)
     assert "https://example.org/s?e=*|EMAIL|*&id=*|UNIQID|*" in parse(email.html).hrefs()
     assert "https://example.org/s?e=*|EMAIL|*&id=*|UNIQID|*" in email.text
+
+
+def test_right_to_left_languages_align_to_the_right(project_dir, example_file):
+    from newsletter.config import load_settings
+
+    project = project_dir / "newsletter.yaml"
+    project.write_text(
+        project.read_text().replace("language: en-GB", "language: ar\ndirection: rtl")
+    )
+    settings = load_settings(project)
+    document = parse(compile_issue(load_issue(example_file, settings), settings).html)
+    html = document.all("html")[0]
+    assert (html.attrs["lang"], html.attrs["dir"]) == ("ar", "rtl")
+    intro = [div for div in document.all("div") if "This season we published" in div.text][-1]
+    assert "text-align:right" in intro.attrs["style"].replace(" ", "")
+    assert all("padding:024px00" in ul.attrs["style"].replace(" ", "") for ul in document.all("ul"))
+    button_cells = [td for td in document.all("td") if td.attrs.get("align") == "right"]
+    assert button_cells
