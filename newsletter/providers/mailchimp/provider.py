@@ -1,0 +1,713 @@
+"""``MailchimpProvider``: campaigns, scheduling, reports and the audience through the
+Marketing API. Mailchimp keeps the audience, the unsubscribes and the schedule; the
+store keeps which remote campaign belongs to which issue."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+
+from newsletter.config import Settings
+from newsletter.errors import ProviderAPIError, ProviderError, UnsupportedFeature
+from newsletter.models import (
+    CampaignState,
+    Issue,
+    SendReport,
+    SendStatus,
+    Subscriber,
+    SubscriberStatus,
+)
+from newsletter.providers.base import (
+    CampaignReport,
+    Capability,
+    ChangeSource,
+    ImportReport,
+    MemberInput,
+    Progress,
+    Provider,
+    RejectedMember,
+    SendPlan,
+)
+from newsletter.providers.mailchimp import campaign as payloads
+from newsletter.providers.mailchimp.audience import (
+    BATCH_SIZE,
+    STATUS_TO_MAILCHIMP,
+    InterestMap,
+    add_reports,
+    batch_report,
+    is_subscriber_hash,
+    member_payload,
+    subscriber_hash,
+    to_subscriber,
+)
+from newsletter.providers.mailchimp.client import (
+    MAX_IN_FLIGHT,
+    MailchimpClient,
+    MailchimpUnreachable,
+)
+from newsletter.providers.mailchimp.records import CampaignRecords
+from newsletter.providers.mailchimp.settings import MailchimpSettings
+from newsletter.render.merge import MAILCHIMP_TAGS
+
+PAGE_SIZE = 1000
+APPLE_MAIL_NOTE = (
+    "Opens are inflated: Apple Mail Privacy Protection loads every message's images, so "
+    "many opens are machines, not readers. Clicks are the better signal."
+)
+
+
+@dataclass(frozen=True)
+class RemoteCampaign:
+    id: str
+    status: str
+    recipient_count: int = 0
+
+
+@dataclass(frozen=True)
+class PushResult:
+    remote_id: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class TopicSync:
+    category: str
+    category_created: bool
+    created: tuple[str, ...]
+    existing: tuple[str, ...]
+
+
+class MailchimpProvider(Provider):
+    name = "mailchimp"
+    capabilities = frozenset(
+        {
+            Capability.TEST_SEND,
+            Capability.SEND,
+            Capability.SCHEDULE,
+            Capability.AUDIENCE,
+            Capability.TOPICS,
+            Capability.PREFERENCES,
+            Capability.REPORTS,
+        }
+    )
+    merge_tags = MAILCHIMP_TAGS
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: MailchimpClient | None = None,
+        engine: Engine | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(settings)
+        self.mailchimp = MailchimpSettings.for_project(settings)
+        self._client = client
+        self._transport = transport
+        self._engine = engine
+        self._records: CampaignRecords | None = None
+        self._interests: InterestMap | None = None
+        self._interests_known = False
+        self._emails: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"MailchimpProvider(audience={self.mailchimp.audience_id!r})"
+
+    # Parts made on first use, so a missing key fails only the commands that need it.
+
+    @property
+    def client(self) -> MailchimpClient:
+        if self._client is None:
+            self._client = MailchimpClient(
+                self.mailchimp.key(), self.mailchimp.api_root(), transport=self._transport
+            )
+        return self._client
+
+    @property
+    def audience_id(self) -> str:
+        return self.mailchimp.audience()
+
+    @property
+    def records(self) -> CampaignRecords:
+        if self._records is None:
+            if self._engine is None:
+                from newsletter.store.database import engine_from_settings
+
+                self._engine = engine_from_settings(self.settings)
+            self._records = CampaignRecords(self._engine)
+        return self._records
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    # Campaigns
+
+    def locate(self, issue: Issue) -> RemoteCampaign | None:
+        """The campaign pushed for this issue: by the stored id, else by its title."""
+        record = self.records.get(issue.slug)
+        if record is not None and record.remote_id:
+            found = self._campaign(record.remote_id)
+            if found is not None:
+                return found
+        answer = self.client.get(
+            "/campaigns",
+            list_id=self.audience_id,
+            count=PAGE_SIZE,
+            sort_field="create_time",
+            sort_dir="DESC",
+            fields="campaigns.id,campaigns.status,campaigns.settings.title,"
+            "campaigns.recipients.recipient_count",
+        )
+        for item in answer.get("campaigns") or []:
+            title = str((item.get("settings") or {}).get("title") or "")
+            if payloads.title_matches(title, issue.slug):
+                return _remote(item)
+        return None
+
+    def _campaign(self, remote_id: str) -> RemoteCampaign | None:
+        try:
+            answer = self.client.get(
+                f"/campaigns/{remote_id}", fields="id,status,recipients.recipient_count"
+            )
+        except ProviderAPIError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return _remote({"id": remote_id, **answer})
+
+    def push(self, issue: Issue) -> PushResult:
+        """Create the issue's draft campaign, or bring the existing draft up to date."""
+        compiled = self.compile(issue)
+        interests = self.interest_map() if issue.topics else None
+        if issue.topics and interests is None:
+            raise ProviderError(
+                f"the interest category '{self.settings.mailchimp.interest_category}' does "
+                "not exist in Mailchimp; run: newsletter audience sync-topics"
+            )
+        remote = self.locate(issue)
+        if remote is not None:
+            self._refuse_unless_editable(issue, remote)
+        body = {
+            "recipients": payloads.recipients(issue, self.audience_id, interests),
+            "settings": payloads.campaign_settings(issue, self.settings),
+        }
+        if remote is None:
+            answer = self.client.request(
+                "POST", "/campaigns", json_body={"type": "regular", **body}
+            )
+            remote_id, created = str(answer["id"]), True
+        else:
+            self.client.request("PATCH", f"/campaigns/{remote.id}", json_body=body)
+            remote_id, created = remote.id, False
+        self.records.save(
+            issue.slug, remote_id=remote_id, state=CampaignState.DRAFT, subject=issue.subject
+        )
+        self.client.request(
+            "PUT", f"/campaigns/{remote_id}/content", json_body=payloads.content(compiled)
+        )
+        self.records.save(
+            issue.slug,
+            remote_id=remote_id,
+            state=CampaignState.DRAFT,
+            content_hash=compiled.content_hash,
+        )
+        return PushResult(remote_id, created)
+
+    def _refuse_unless_editable(self, issue: Issue, remote: RemoteCampaign) -> None:
+        if remote.status in payloads.SENT:
+            raise ProviderError(
+                f"'{issue.slug}' was already sent by Mailchimp (campaign {remote.id}); "
+                "a sent campaign cannot change"
+            )
+        if remote.status == "schedule":
+            raise ProviderError(
+                f"'{issue.slug}' is scheduled in Mailchimp; run: newsletter unschedule FILE, "
+                "then try again"
+            )
+
+    def checklist_problems(self, remote_id: str) -> tuple[str, ...]:
+        answer = self.client.get(f"/campaigns/{remote_id}/send-checklist")
+        problems = tuple(
+            ": ".join(
+                part
+                for part in (str(item.get("heading", "")), str(item.get("details", "")))
+                if part
+            )
+            for item in answer.get("items") or []
+            if item.get("type") == "error"
+        )
+        if not answer.get("is_ready") and not problems:
+            problems = ("Mailchimp's send checklist says the campaign is not ready",)
+        return problems if not answer.get("is_ready") else ()
+
+    def send_test(self, issue: Issue, recipients: Sequence[str]) -> SendReport:
+        if not recipients:
+            raise ProviderError("name at least one address to send the test to")
+        pushed = self.push(issue)
+        for send_type in ("html", "plaintext"):
+            self.client.request(
+                "POST",
+                f"/campaigns/{pushed.remote_id}/actions/test",
+                json_body={"test_emails": list(recipients), "send_type": send_type},
+            )
+        return SendReport(
+            status=SendStatus.SENT,
+            campaign=issue.slug,
+            provider=self.name,
+            sent=len(recipients),
+            message=f"test copies (HTML and plain text) sent to {', '.join(recipients)}",
+            raw={"campaign_id": pushed.remote_id},
+        )
+
+    def plan_send(self, issue: Issue) -> SendPlan:
+        audience = f"{self.settings.audience.name} (Mailchimp audience {self.audience_id})"
+        remote = self.locate(issue)
+        if remote is not None and remote.status in payloads.SENT:
+            return SendPlan(
+                slug=issue.slug,
+                audience=audience,
+                recipients=remote.recipient_count,
+                topics=tuple(issue.topics),
+                problems=(f"already sent by Mailchimp (campaign {remote.id})",),
+                already_sent=remote.recipient_count or 1,
+            )
+        pushed = self.push(issue)
+        problems = self.checklist_problems(pushed.remote_id)
+        remote = self._campaign(pushed.remote_id)
+        return SendPlan(
+            slug=issue.slug,
+            audience=audience,
+            recipients=remote.recipient_count if remote else 0,
+            topics=tuple(issue.topics),
+            problems=problems,
+        )
+
+    def send(
+        self, issue: Issue, *, resend: bool = False, progress: Progress | None = None
+    ) -> SendReport:
+        remote = self.locate(issue)
+        if remote is not None and remote.status in payloads.SENT:
+            if resend:
+                raise UnsupportedFeature(
+                    "Mailchimp cannot send a sent campaign again; replicate it in Mailchimp"
+                )
+            raise ProviderError(f"'{issue.slug}' was already sent by Mailchimp ({remote.id})")
+        pushed = self.push(issue)
+        problems = self.checklist_problems(pushed.remote_id)
+        if problems:
+            raise ProviderError(f"Mailchimp will not send '{issue.slug}': {'; '.join(problems)}")
+        self.records.save(issue.slug, remote_id=pushed.remote_id, state=CampaignState.SENDING)
+        status = self._act(
+            pushed.remote_id, "send", None, accepted=payloads.SENT, answered="sending"
+        )
+        self.records.save(issue.slug, remote_id=pushed.remote_id, state=CampaignState.SENT)
+        remote = self._campaign(pushed.remote_id)
+        count = remote.recipient_count if remote else 0
+        if progress:
+            progress(count, count)
+        return SendReport(
+            status=SendStatus.SENT if status == "sent" else SendStatus.QUEUED,
+            campaign=issue.slug,
+            provider=self.name,
+            sent=count,
+            message=f"Mailchimp is sending '{issue.slug}' to {count} recipients",
+            raw={"campaign_id": pushed.remote_id, "status": status},
+        )
+
+    def _act(
+        self,
+        remote_id: str,
+        action: str,
+        body: dict[str, Any] | None,
+        *,
+        accepted: frozenset[str],
+        answered: str = "",
+    ) -> str:
+        """Send an action once; when no answer came back, the campaign's status decides.
+
+        Returns ``answered`` when Mailchimp accepted the action, else the status read.
+        """
+        try:
+            self.client.request(
+                "POST", f"/campaigns/{remote_id}/actions/{action}", json_body=body, idempotent=False
+            )
+        except MailchimpUnreachable as exc:
+            remote = self._campaign(remote_id)
+            status = remote.status if remote else "unknown"
+            if status in accepted:
+                return status
+            raise ProviderError(
+                f"{exc}; Mailchimp shows the campaign as '{status}', so the {action} did "
+                "not happen: run the command again"
+            ) from None
+        return answered
+
+    def schedule(self, issue: Issue, when: datetime) -> SendReport:
+        at = quarter_hour_utc(when, self.settings)
+        if at <= datetime.now(UTC):
+            raise ProviderError(f"{at:%Y-%m-%d %H:%M} UTC is in the past")
+        remote = self.locate(issue)
+        if remote is not None and remote.status == "schedule":
+            self._act(remote.id, "unschedule", None, accepted=frozenset({"save", "paused"}))
+        pushed = self.push(issue)
+        problems = self.checklist_problems(pushed.remote_id)
+        if problems:
+            raise ProviderError(
+                f"Mailchimp will not schedule '{issue.slug}': {'; '.join(problems)}"
+            )
+        self._act(
+            pushed.remote_id,
+            "schedule",
+            {"schedule_time": at.isoformat()},
+            accepted=frozenset({"schedule"}),
+        )
+        record = self.records.get(issue.slug)
+        self.records.save(
+            issue.slug,
+            remote_id=pushed.remote_id,
+            state=CampaignState.SCHEDULED,
+            content_hash=record.content_hash if record else None,
+            scheduled_at=at,
+        )
+        return SendReport(
+            status=SendStatus.SCHEDULED,
+            campaign=issue.slug,
+            provider=self.name,
+            message=f"Mailchimp will send '{issue.slug}' at {at:%Y-%m-%d %H:%M} UTC",
+            raw={"campaign_id": pushed.remote_id, "schedule_time": at.isoformat()},
+        )
+
+    def unschedule(self, issue: Issue) -> None:
+        record = self.records.get(issue.slug)
+        remote_id = record.remote_id if record else None
+        if record is None or record.state is not CampaignState.SCHEDULED or not remote_id:
+            remote = self.locate(issue)
+            if remote is None:
+                raise ProviderError(f"'{issue.slug}' has not been pushed to Mailchimp")
+            if remote.status in payloads.SENT:
+                raise ProviderError(f"'{issue.slug}' was already sent by Mailchimp")
+            if remote.status != "schedule":
+                return
+            remote_id = remote.id
+        self._act(remote_id, "unschedule", None, accepted=frozenset({"save", "paused"}))
+        self.records.save(issue.slug, remote_id=remote_id, state=CampaignState.DRAFT)
+
+    def report(self, issue: Issue) -> CampaignReport:
+        remote = self.locate(issue)
+        if remote is None:
+            raise ProviderError(f"'{issue.slug}' has not been pushed to Mailchimp")
+        answer = self.client.get(
+            f"/reports/{remote.id}",
+            fields="id,emails_sent,opens,clicks,bounces,unsubscribed,send_time",
+        )
+        opens = answer.get("opens") or {}
+        clicks = answer.get("clicks") or {}
+        bounces = answer.get("bounces") or {}
+        return CampaignReport(
+            slug=issue.slug,
+            sent=int(answer.get("emails_sent") or 0),
+            opens=_int(opens.get("unique_opens")),
+            clicks=_int(clicks.get("unique_subscriber_clicks")),
+            bounces=sum(
+                int(bounces.get(kind) or 0)
+                for kind in ("hard_bounces", "soft_bounces", "syntax_errors")
+            ),
+            unsubscribes=_int(answer.get("unsubscribed")),
+            notes=(APPLE_MAIL_NOTE,),
+            raw=answer,
+        )
+
+    # Topics
+
+    def interest_map(self, *, refresh: bool = False) -> InterestMap | None:
+        """Topic ids to interest ids in the configured category; None if it is missing."""
+        with self._lock:
+            if self._interests_known and not refresh:
+                return self._interests
+        category = self._category()
+        found: InterestMap | None = None
+        if category is not None:
+            by_name = self._interests_in(category)
+            found = InterestMap(
+                category,
+                {t.id: by_name[t.name] for t in self.settings.topics if t.name in by_name},
+            )
+        with self._lock:
+            self._interests, self._interests_known = found, True
+        return found
+
+    def _category(self) -> str | None:
+        wanted = self.settings.mailchimp.interest_category
+        answer = self.client.get(
+            f"/lists/{self.audience_id}/interest-categories",
+            count=PAGE_SIZE,
+            fields="categories.id,categories.title",
+        )
+        for category in answer.get("categories") or []:
+            if category.get("title") == wanted:
+                return str(category["id"])
+        return None
+
+    def _interests_in(self, category_id: str) -> dict[str, str]:
+        answer = self.client.get(
+            f"/lists/{self.audience_id}/interest-categories/{category_id}/interests",
+            count=PAGE_SIZE,
+            fields="interests.id,interests.name",
+        )
+        return {str(i["name"]): str(i["id"]) for i in answer.get("interests") or []}
+
+    def sync_topics(self) -> TopicSync:
+        """Create the interest category and one interest per topic, where missing."""
+        title = self.settings.mailchimp.interest_category
+        category = self._category()
+        category_created = category is None
+        if category is None:
+            answer = self.client.request(
+                "POST",
+                f"/lists/{self.audience_id}/interest-categories",
+                json_body={"title": title, "type": "checkboxes"},
+            )
+            category = str(answer["id"])
+            existing: dict[str, str] = {}
+        else:
+            existing = self._interests_in(category)
+        created = []
+        for order, topic in enumerate(self.settings.topics):
+            if topic.name in existing:
+                continue
+            answer = self.client.request(
+                "POST",
+                f"/lists/{self.audience_id}/interest-categories/{category}/interests",
+                json_body={"name": topic.name, "display_order": order},
+            )
+            existing[topic.name] = str(answer["id"])
+            created.append(topic.name)
+        with self._lock:
+            self._interests = InterestMap(
+                category,
+                {t.id: existing[t.name] for t in self.settings.topics if t.name in existing},
+            )
+            self._interests_known = True
+        kept = tuple(t.name for t in self.settings.topics if t.name not in created)
+        return TopicSync(title, category_created, tuple(created), kept)
+
+    # Audience
+
+    def import_members(
+        self,
+        members: Iterable[MemberInput],
+        *,
+        resubscribe: bool = False,
+        source: ChangeSource = ChangeSource.IMPORT,
+    ) -> ImportReport:
+        """Batches of 500 through ``POST /lists/{id}``, several in flight at once.
+
+        ``status_if_new`` subscribes new addresses only: someone Mailchimp has as
+        unsubscribed or cleaned keeps that status (``resubscribe`` asks otherwise for
+        unsubscribed ones; Mailchimp itself refuses cleaned addresses).
+        """
+        unique, rejected = self._screen(members)
+        interests = None
+        if any(member.topics for member in unique):
+            interests = self.interest_map()
+            if interests is None:
+                raise ProviderError(
+                    "topics need the Mailchimp interest category; run: "
+                    "newsletter audience sync-topics"
+                )
+        batches = [unique[i : i + BATCH_SIZE] for i in range(0, len(unique), BATCH_SIZE)]
+        if not batches:
+            return ImportReport(rejected=tuple(rejected))
+
+        def post(batch: list[MemberInput]) -> ImportReport | ProviderAPIError:
+            body = {
+                "members": [member_payload(m, interests, resubscribe=resubscribe) for m in batch],
+                "update_existing": True,
+            }
+            try:
+                answer = self.client.request(
+                    "POST", f"/lists/{self.audience_id}", json_body=body, idempotent=True
+                )
+            except ProviderAPIError as exc:
+                return exc
+            return batch_report(batch, answer)
+
+        with ThreadPoolExecutor(max_workers=min(MAX_IN_FLIGHT, len(batches))) as pool:
+            results = list(pool.map(post, batches))
+        failures = [result for result in results if isinstance(result, ProviderAPIError)]
+        if len(failures) == len(results):
+            raise failures[0]
+        reports = [ImportReport(rejected=tuple(rejected))]
+        for batch, result in zip(batches, results, strict=True):
+            if isinstance(result, ProviderAPIError):
+                result = ImportReport(
+                    rejected=tuple(
+                        RejectedMember(m.email, str(result), m.source_line) for m in batch
+                    )
+                )
+            reports.append(result)
+        for member in unique:
+            self._emails[subscriber_hash(member.email)] = member.email
+        return add_reports(reports)
+
+    def _screen(
+        self, members: Iterable[MemberInput]
+    ) -> tuple[list[MemberInput], list[RejectedMember]]:
+        """Each address once (the last row wins) and only topics the project defines."""
+        known = self.settings.topic_ids
+        kept: dict[str, MemberInput] = {}
+        rejected: list[RejectedMember] = []
+        for member in members:
+            unknown = member.topics - known
+            if unknown:
+                rejected.append(
+                    RejectedMember(
+                        member.email, f"unknown topic '{sorted(unknown)[0]}'", member.source_line
+                    )
+                )
+                continue
+            key = member.email.strip().lower()
+            earlier = kept.pop(key, None)
+            if earlier is not None:
+                rejected.append(
+                    RejectedMember(
+                        earlier.email,
+                        f"listed again on line {member.source_line}"
+                        if member.source_line
+                        else "listed again",
+                        earlier.source_line,
+                    )
+                )
+            kept[key] = member
+        return list(kept.values()), rejected
+
+    def members(
+        self, *, status: SubscriberStatus | None = None, topic: str | None = None
+    ) -> Iterator[Subscriber]:
+        interests = self.interest_map()
+        params: dict[str, Any] = {
+            "count": PAGE_SIZE,
+            "fields": "members.email_address,members.status,members.merge_fields,"
+            "members.interests,total_items",
+        }
+        if status is not None:
+            params["status"] = STATUS_TO_MAILCHIMP[status]
+        if topic is not None:
+            if interests is None or topic not in interests.by_topic:
+                raise ProviderError(f"topic '{topic}' has no Mailchimp interest group")
+            params.update(
+                interest_category_id=interests.category_id,
+                interest_ids=interests.by_topic[topic],
+                interest_match="any",
+            )
+        offset = 0
+        while True:
+            answer = self.client.get(f"/lists/{self.audience_id}/members", offset=offset, **params)
+            page = answer.get("members") or []
+            for member in page:
+                yield to_subscriber(member, interests)
+            offset += len(page)
+            if not page or offset >= int(answer.get("total_items") or 0):
+                return
+
+    def find_by_email(self, email: str) -> Subscriber | None:
+        return self._member(subscriber_hash(email), email.strip())
+
+    def get_subscriber(self, subscriber_id: str) -> Subscriber | None:
+        if not is_subscriber_hash(subscriber_id):
+            return None
+        return self._member(subscriber_id, self._emails.get(subscriber_id))
+
+    def _member(self, member_hash: str, email: str | None) -> Subscriber | None:
+        try:
+            answer = self.client.get(
+                f"/lists/{self.audience_id}/members/{member_hash}",
+                fields="email_address,status,merge_fields,interests",
+            )
+        except ProviderAPIError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        subscriber = to_subscriber(answer, self._known_interests(), known_email=email)
+        self._emails[member_hash] = subscriber.email
+        return subscriber
+
+    def _known_interests(self) -> InterestMap | None:
+        return self.interest_map() if self.settings.topics else None
+
+    def _patch(self, subscriber_id: str, body: dict[str, Any]) -> Subscriber:
+        if not is_subscriber_hash(subscriber_id):
+            raise ProviderError(f"no subscriber with id '{subscriber_id}'")
+        try:
+            answer = self.client.request(
+                "PATCH", f"/lists/{self.audience_id}/members/{subscriber_id}", json_body=body
+            )
+        except ProviderAPIError as exc:
+            if exc.status == 404:
+                raise ProviderError(f"no subscriber with id '{subscriber_id}'") from None
+            raise
+        return to_subscriber(
+            answer, self._known_interests(), known_email=self._emails.get(subscriber_id)
+        )
+
+    def unsubscribe(
+        self, subscriber_id: str, *, source: ChangeSource, note: str = ""
+    ) -> Subscriber:
+        return self._patch(subscriber_id, {"status": "unsubscribed"})
+
+    def resubscribe(
+        self, subscriber_id: str, *, source: ChangeSource, note: str = ""
+    ) -> Subscriber:
+        return self._patch(subscriber_id, {"status": "subscribed"})
+
+    def set_topics(
+        self, subscriber_id: str, topics: frozenset[str], *, source: ChangeSource
+    ) -> Subscriber:
+        unknown = topics - self.settings.topic_ids
+        if unknown:
+            raise ProviderError(f"unknown topic '{sorted(unknown)[0]}'")
+        interests = self.interest_map()
+        if interests is None:
+            raise ProviderError(
+                "topics need the Mailchimp interest category; run: newsletter audience sync-topics"
+            )
+        return self._patch(
+            subscriber_id, {"interests": interests.interests(topics, all_topics=True)}
+        )
+
+
+def quarter_hour_utc(when: datetime, settings: Settings) -> datetime:
+    """``when`` in UTC, refused unless it falls on a quarter hour (Mailchimp's rule)."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=settings.zone)
+    at = when.astimezone(UTC)
+    if at.minute % 15 or at.second or at.microsecond:
+        earlier = at.replace(minute=at.minute - at.minute % 15, second=0, microsecond=0)
+        later = earlier + timedelta(minutes=15)
+        raise ProviderError(
+            f"Mailchimp schedules only on the quarter hour (UTC): {at:%Y-%m-%d %H:%M:%S} UTC "
+            f"is not one; choose {earlier:%H:%M} or {later:%H:%M} UTC"
+        )
+    return at
+
+
+def _remote(item: dict[str, Any]) -> RemoteCampaign:
+    recipients = item.get("recipients") or {}
+    return RemoteCampaign(
+        id=str(item["id"]),
+        status=str(item.get("status") or ""),
+        recipient_count=int(recipients.get("recipient_count") or 0),
+    )
+
+
+def _int(value: object) -> int | None:
+    return int(value) if isinstance(value, int | float) else None
