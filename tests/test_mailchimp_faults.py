@@ -113,9 +113,7 @@ def test_a_timed_out_send_that_did_not_happen_says_so(settings, monkeypatch, iss
     fake = FakeMailchimp()
     provider = fake_provider(settings, monkeypatch, fake)
     remote_id = provider.push(issue).remote_id
-    fake.fail_next(
-        "POST", f"/campaigns/{remote_id}/actions/send", httpx.ReadTimeout("no answer")
-    )
+    fake.fail_next("POST", f"/campaigns/{remote_id}/actions/send", httpx.ReadTimeout("no answer"))
     with pytest.raises(ProviderError) as caught:
         provider.send(issue)
     assert "shows the campaign as 'save'" in str(caught.value)

@@ -23,7 +23,9 @@ from newsletter.providers.mailchimp.settings import MailchimpSettings
 
 def test_data_centre_comes_from_the_key(settings, monkeypatch):
     monkeypatch.setenv("MAILCHIMP_API_KEY", "abc123-us21")
-    assert MailchimpSettings.for_project(settings).api_root() == "https://us21.api.mailchimp.com/3.0"
+    assert (
+        MailchimpSettings.for_project(settings).api_root() == "https://us21.api.mailchimp.com/3.0"
+    )
     monkeypatch.setenv("MAILCHIMP_BASE_URL", "http://127.0.0.1:4010/")
     assert MailchimpSettings.for_project(settings).api_root() == "http://127.0.0.1:4010"
 
