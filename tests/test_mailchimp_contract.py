@@ -207,3 +207,18 @@ def test_cli_commands_against_the_mock(project_dir, monkeypatch, prism_url):
     for command in (["schedule", str(campaign), "--at", at], ["unschedule", str(campaign)]):
         result = runner.invoke(app, command)
         assert result.exit_code == 0, f"{command}: {result.output}"
+
+
+def test_a_request_the_description_refuses_shows_the_violations(settings, monkeypatch, prism_url):
+    from pydantic import SecretStr
+
+    from newsletter.errors import ProviderAPIError
+    from newsletter.providers.mailchimp.client import MailchimpClient
+
+    client = MailchimpClient(SecretStr("contract-key-us1"), prism_url)
+    with pytest.raises(ProviderAPIError) as caught:
+        client.request("POST", "/campaigns", json_body={"type": "newspaper"})
+    assert caught.value.status == 422
+    assert "request violates the API description: " in str(caught.value)
+    assert "body.type: Request body property type must be equal to one of" in str(caught.value)
+    assert "\n" not in str(caught.value)

@@ -261,3 +261,59 @@ def test_an_import_keeps_within_the_limit(settings, monkeypatch):
     assert report.added == 7_000
     assert fake.count("POST", r"/lists/aud0123") == 14
     assert 2 <= fake.max_in_flight <= 10
+
+
+def test_a_server_error_on_send_is_decided_by_the_status(settings, monkeypatch, issue):
+    fake = FakeMailchimp()
+    provider = fake_provider(settings, monkeypatch, fake)
+    remote_id = provider.push(issue).remote_id
+
+    def sent_but_failed(request: httpx.Request) -> httpx.Response:
+        fake.campaigns[remote_id]["status"] = "sending"
+        return problem(502, "Bad Gateway")
+
+    fake.fail_next("POST", f"/campaigns/{remote_id}/actions/send", sent_but_failed)
+    provider.send(issue)
+    assert fake.count("POST", r"/campaigns/.*/actions/send") == 1
+    assert provider.records.get(issue.slug).state == "sent"
+
+
+def test_a_refused_send_leaves_a_draft(settings, monkeypatch, issue):
+    fake = FakeMailchimp()
+    provider = fake_provider(settings, monkeypatch, fake)
+    remote_id = provider.push(issue).remote_id
+    fake.fail_next(
+        "POST",
+        f"/campaigns/{remote_id}/actions/send",
+        problem(400, "Bad Request", "Your campaign is not ready to send."),
+    )
+    with pytest.raises(ProviderAPIError, match="not ready to send"):
+        provider.send(issue)
+    assert provider.records.get(issue.slug).state == "draft"
+
+
+def test_an_unknown_outcome_is_said_and_kept(settings, monkeypatch, issue):
+    from newsletter.providers.mailchimp.provider import OutcomeUnknown
+
+    fake = FakeMailchimp()
+    provider = fake_provider(settings, monkeypatch, fake)
+    remote_id = provider.push(issue).remote_id
+
+    def lost_and_then_down(request: httpx.Request) -> httpx.Response:
+        fake.fail_next("GET", f"/campaigns/{remote_id}", *[httpx.ConnectError("down")] * 5)
+        raise httpx.ReadTimeout("slow", request=request)
+
+    fake.fail_next("POST", f"/campaigns/{remote_id}/actions/send", lost_and_then_down)
+    with pytest.raises(OutcomeUnknown, match="before trying again"):
+        provider.send(issue)
+    assert provider.records.get(issue.slug).state == "sending"
+    assert fake.count("POST", r"/campaigns/.*/actions/send") == 1
+
+
+def test_a_missing_key_is_one_line_at_the_cli(project_dir):
+    result = CliRunner().invoke(app, ["push", "campaigns/winter-2026.yaml"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: MAILCHIMP_API_KEY is not set: add it to .env (Mailchimp: Account > Extras > "
+        "API keys)"
+    ]

@@ -63,6 +63,10 @@ APPLE_MAIL_NOTE = (
 )
 
 
+class OutcomeUnknown(ProviderError):
+    """An action may or may not have happened, and Mailchimp could not be asked which."""
+
+
 @dataclass(frozen=True)
 class RemoteCampaign:
     id: str
@@ -306,9 +310,15 @@ class MailchimpProvider(Provider):
         if problems:
             raise ProviderError(f"Mailchimp will not send '{issue.slug}': {'; '.join(problems)}")
         self.records.save(issue.slug, remote_id=pushed.remote_id, state=CampaignState.SENDING)
-        status = self._act(
-            pushed.remote_id, "send", None, accepted=payloads.SENT, answered="sending"
-        )
+        try:
+            status = self._act(
+                pushed.remote_id, "send", None, accepted=payloads.SENT, answered="sending"
+            )
+        except OutcomeUnknown:
+            raise
+        except ProviderError:
+            self.records.save(issue.slug, remote_id=pushed.remote_id, state=CampaignState.DRAFT)
+            raise
         self.records.save(issue.slug, remote_id=pushed.remote_id, state=CampaignState.SENT)
         remote = self._campaign(pushed.remote_id)
         count = remote.recipient_count if remote else 0
@@ -332,7 +342,7 @@ class MailchimpProvider(Provider):
         accepted: frozenset[str],
         answered: str = "",
     ) -> str:
-        """Send an action once; when no answer came back, the campaign's status decides.
+        """Send an action once; when the outcome is unknown, the campaign's status decides.
 
         Returns ``answered`` when Mailchimp accepted the action, else the status read.
         """
@@ -340,9 +350,17 @@ class MailchimpProvider(Provider):
             self.client.request(
                 "POST", f"/campaigns/{remote_id}/actions/{action}", json_body=body, idempotent=False
             )
-        except MailchimpUnreachable as exc:
-            remote = self._campaign(remote_id)
-            status = remote.status if remote else "unknown"
+        except ProviderAPIError as exc:
+            if not _outcome_unknown(exc):
+                raise
+            try:
+                remote = self._campaign(remote_id)
+            except ProviderAPIError as read_error:
+                raise OutcomeUnknown(
+                    f"{exc}; reading the campaign's status failed too ({read_error}): check "
+                    f"campaign {remote_id} in Mailchimp before trying again"
+                ) from None
+            status = remote.status if remote else "missing"
             if status in accepted:
                 return status
             raise ProviderError(
@@ -405,10 +423,15 @@ class MailchimpProvider(Provider):
         remote = self.locate(issue)
         if remote is None:
             raise ProviderError(f"'{issue.slug}' has not been pushed to Mailchimp")
-        answer = self.client.get(
-            f"/reports/{remote.id}",
-            fields="id,emails_sent,opens,clicks,bounces,unsubscribed,send_time",
-        )
+        try:
+            answer = self.client.get(
+                f"/reports/{remote.id}",
+                fields="id,emails_sent,opens,clicks,bounces,unsubscribed,send_time",
+            )
+        except ProviderAPIError as exc:
+            if exc.status == 404:
+                raise ProviderError(f"'{issue.slug}' has not been sent; no report yet") from None
+            raise
         opens = answer.get("opens") or {}
         clicks = answer.get("clicks") or {}
         bounces = answer.get("bounces") or {}
@@ -593,7 +616,7 @@ class MailchimpProvider(Provider):
     def members(
         self, *, status: SubscriberStatus | None = None, topic: str | None = None
     ) -> Iterator[Subscriber]:
-        interests = self.interest_map()
+        interests = self._known_interests()
         params: dict[str, Any] = {
             "count": PAGE_SIZE,
             "fields": "members.email_address,members.status,members.merge_fields,"
@@ -698,6 +721,11 @@ def quarter_hour_utc(when: datetime, settings: Settings) -> datetime:
             f"is not one; choose {earlier:%H:%M} or {later:%H:%M} UTC"
         )
     return at
+
+
+def _outcome_unknown(error: ProviderAPIError) -> bool:
+    """No answer, or a server error: the action may have happened."""
+    return isinstance(error, MailchimpUnreachable) or (error.status or 0) >= 500
 
 
 def _remote(item: dict[str, Any]) -> RemoteCampaign:
