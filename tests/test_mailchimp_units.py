@@ -15,9 +15,8 @@ from newsletter.providers import get_provider
 from newsletter.providers.base import MemberInput
 from newsletter.providers.mailchimp import MailchimpProvider
 from newsletter.providers.mailchimp.audience import subscriber_hash
-from newsletter.providers.mailchimp.campaign import content
+from newsletter.providers.mailchimp.campaign import content, quarter_hour_utc
 from newsletter.providers.mailchimp.fake import FakeMailchimp
-from newsletter.providers.mailchimp.provider import quarter_hour_utc
 from newsletter.providers.mailchimp.settings import MailchimpSettings
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from newsletter.config import Settings
+from newsletter.errors import ProviderError
 from newsletter.models import Issue
 from newsletter.providers.mailchimp.audience import InterestMap
 from newsletter.render.compile import CompiledIssue
@@ -61,3 +63,18 @@ def content(compiled: CompiledIssue) -> dict[str, str]:
         "html": _ENCODED_TAG.sub(r"*|\1|*", compiled.html),
         "plain_text": _ENCODED_TAG.sub(r"*|\1|*", compiled.text),
     }
+
+
+def quarter_hour_utc(when: datetime, settings: Settings) -> datetime:
+    """``when`` in UTC, refused unless it falls on a quarter hour (Mailchimp's rule)."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=settings.zone)
+    at = when.astimezone(UTC)
+    if at.minute % 15 or at.second or at.microsecond:
+        earlier = at.replace(minute=at.minute - at.minute % 15, second=0, microsecond=0)
+        later = earlier + timedelta(minutes=15)
+        raise ProviderError(
+            f"Mailchimp schedules only on the quarter hour (UTC): {at:%Y-%m-%d %H:%M:%S} UTC "
+            f"is not one; choose {earlier:%H:%M} or {later:%H:%M} UTC"
+        )
+    return at

@@ -4,11 +4,9 @@ store keeps which remote campaign belongs to which issue."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -32,31 +30,17 @@ from newsletter.providers.base import (
     MemberInput,
     Progress,
     Provider,
-    RejectedMember,
     SendPlan,
 )
 from newsletter.providers.mailchimp import campaign as payloads
-from newsletter.providers.mailchimp.audience import (
-    BATCH_SIZE,
-    STATUS_TO_MAILCHIMP,
-    InterestMap,
-    add_reports,
-    batch_report,
-    is_subscriber_hash,
-    member_payload,
-    subscriber_hash,
-    to_subscriber,
-)
-from newsletter.providers.mailchimp.client import (
-    MAX_IN_FLIGHT,
-    MailchimpClient,
-    MailchimpUnreachable,
-)
+from newsletter.providers.mailchimp.audience import InterestMap
+from newsletter.providers.mailchimp.client import MailchimpClient, MailchimpUnreachable
+from newsletter.providers.mailchimp.members import Members
 from newsletter.providers.mailchimp.records import CampaignRecords
 from newsletter.providers.mailchimp.settings import MailchimpSettings
+from newsletter.providers.mailchimp.topics import PAGE_SIZE, InterestGroups, TopicSync
 from newsletter.render.merge import MAILCHIMP_TAGS
 
-PAGE_SIZE = 1000
 APPLE_MAIL_NOTE = (
     "Opens are inflated: Apple Mail Privacy Protection loads every message's images, so "
     "many opens are machines, not readers. Clicks are the better signal."
@@ -78,14 +62,6 @@ class RemoteCampaign:
 class PushResult:
     remote_id: str
     created: bool
-
-
-@dataclass(frozen=True)
-class TopicSync:
-    category: str
-    category_created: bool
-    created: tuple[str, ...]
-    existing: tuple[str, ...]
 
 
 class MailchimpProvider(Provider):
@@ -117,10 +93,8 @@ class MailchimpProvider(Provider):
         self._transport = transport
         self._engine = engine
         self._records: CampaignRecords | None = None
-        self._interests: InterestMap | None = None
-        self._interests_known = False
-        self._emails: dict[str, str] = {}
-        self._lock = threading.Lock()
+        self._groups: InterestGroups | None = None
+        self._members: Members | None = None
 
     def __repr__(self) -> str:
         return f"MailchimpProvider(audience={self.mailchimp.audience_id!r})"
@@ -191,12 +165,7 @@ class MailchimpProvider(Provider):
     def push(self, issue: Issue) -> PushResult:
         """Create the issue's draft campaign, or bring the existing draft up to date."""
         compiled = self.compile(issue)
-        interests = self.interest_map() if issue.topics else None
-        if issue.topics and interests is None:
-            raise ProviderError(
-                f"the interest category '{self.settings.mailchimp.interest_category}' does "
-                "not exist in Mailchimp; run: newsletter audience sync-topics"
-            )
+        interests = self.groups.required() if issue.topics else None
         remote = self.locate(issue)
         if remote is not None:
             self._refuse_unless_editable(issue, remote)
@@ -370,7 +339,7 @@ class MailchimpProvider(Provider):
         return answered
 
     def schedule(self, issue: Issue, when: datetime) -> SendReport:
-        at = quarter_hour_utc(when, self.settings)
+        at = payloads.quarter_hour_utc(when, self.settings)
         if at <= datetime.now(UTC):
             raise ProviderError(f"{at:%Y-%m-%d %H:%M} UTC is in the past")
         remote = self.locate(issue)
@@ -451,79 +420,26 @@ class MailchimpProvider(Provider):
 
     # Topics
 
-    def interest_map(self, *, refresh: bool = False) -> InterestMap | None:
+    @property
+    def groups(self) -> InterestGroups:
+        if self._groups is None:
+            self._groups = InterestGroups(self.client, self.audience_id, self.settings)
+        return self._groups
+
+    def interest_map(self) -> InterestMap | None:
         """Topic ids to interest ids in the configured category; None if it is missing."""
-        with self._lock:
-            if self._interests_known and not refresh:
-                return self._interests
-        category = self._category()
-        found: InterestMap | None = None
-        if category is not None:
-            by_name = self._interests_in(category)
-            found = InterestMap(
-                category,
-                {t.id: by_name[t.name] for t in self.settings.topics if t.name in by_name},
-            )
-        with self._lock:
-            self._interests, self._interests_known = found, True
-        return found
-
-    def _category(self) -> str | None:
-        wanted = self.settings.mailchimp.interest_category
-        answer = self.client.get(
-            f"/lists/{self.audience_id}/interest-categories",
-            count=PAGE_SIZE,
-            fields="categories.id,categories.title",
-        )
-        for category in answer.get("categories") or []:
-            if category.get("title") == wanted:
-                return str(category["id"])
-        return None
-
-    def _interests_in(self, category_id: str) -> dict[str, str]:
-        answer = self.client.get(
-            f"/lists/{self.audience_id}/interest-categories/{category_id}/interests",
-            count=PAGE_SIZE,
-            fields="interests.id,interests.name",
-        )
-        return {str(i["name"]): str(i["id"]) for i in answer.get("interests") or []}
+        return self.groups.lookup()
 
     def sync_topics(self) -> TopicSync:
-        """Create the interest category and one interest per topic, where missing."""
-        title = self.settings.mailchimp.interest_category
-        category = self._category()
-        category_created = category is None
-        if category is None:
-            answer = self.client.request(
-                "POST",
-                f"/lists/{self.audience_id}/interest-categories",
-                json_body={"title": title, "type": "checkboxes"},
-            )
-            category = str(answer["id"])
-            existing: dict[str, str] = {}
-        else:
-            existing = self._interests_in(category)
-        created = []
-        for order, topic in enumerate(self.settings.topics):
-            if topic.name in existing:
-                continue
-            answer = self.client.request(
-                "POST",
-                f"/lists/{self.audience_id}/interest-categories/{category}/interests",
-                json_body={"name": topic.name, "display_order": order},
-            )
-            existing[topic.name] = str(answer["id"])
-            created.append(topic.name)
-        with self._lock:
-            self._interests = InterestMap(
-                category,
-                {t.id: existing[t.name] for t in self.settings.topics if t.name in existing},
-            )
-            self._interests_known = True
-        kept = tuple(t.name for t in self.settings.topics if t.name not in created)
-        return TopicSync(title, category_created, tuple(created), kept)
+        return self.groups.sync()
 
     # Audience
+
+    @property
+    def audience(self) -> Members:
+        if self._members is None:
+            self._members = Members(self.client, self.audience_id, self.settings, self.groups)
+        return self._members
 
     def import_members(
         self,
@@ -532,195 +448,34 @@ class MailchimpProvider(Provider):
         resubscribe: bool = False,
         source: ChangeSource = ChangeSource.IMPORT,
     ) -> ImportReport:
-        """Batches of 500 through ``POST /lists/{id}``, several in flight at once.
-
-        ``status_if_new`` subscribes new addresses only: someone Mailchimp has as
-        unsubscribed or cleaned keeps that status (``resubscribe`` asks otherwise for
-        unsubscribed ones; Mailchimp itself refuses cleaned addresses).
-        """
-        unique, rejected = self._screen(members)
-        interests = None
-        if any(member.topics for member in unique):
-            interests = self.interest_map()
-            if interests is None:
-                raise ProviderError(
-                    "topics need the Mailchimp interest category; run: "
-                    "newsletter audience sync-topics"
-                )
-        batches = [unique[i : i + BATCH_SIZE] for i in range(0, len(unique), BATCH_SIZE)]
-        if not batches:
-            return ImportReport(rejected=tuple(rejected))
-
-        def post(batch: list[MemberInput]) -> ImportReport | ProviderAPIError:
-            body = {
-                "members": [member_payload(m, interests, resubscribe=resubscribe) for m in batch],
-                "update_existing": True,
-            }
-            try:
-                answer = self.client.request(
-                    "POST", f"/lists/{self.audience_id}", json_body=body, idempotent=True
-                )
-            except ProviderAPIError as exc:
-                return exc
-            return batch_report(batch, answer)
-
-        with ThreadPoolExecutor(max_workers=min(MAX_IN_FLIGHT, len(batches))) as pool:
-            results = list(pool.map(post, batches))
-        failures = [result for result in results if isinstance(result, ProviderAPIError)]
-        if len(failures) == len(results):
-            raise failures[0]
-        reports = [ImportReport(rejected=tuple(rejected))]
-        for batch, result in zip(batches, results, strict=True):
-            if isinstance(result, ProviderAPIError):
-                result = ImportReport(
-                    rejected=tuple(
-                        RejectedMember(m.email, str(result), m.source_line) for m in batch
-                    )
-                )
-            reports.append(result)
-        for member in unique:
-            self._emails[subscriber_hash(member.email)] = member.email
-        return add_reports(reports)
-
-    def _screen(
-        self, members: Iterable[MemberInput]
-    ) -> tuple[list[MemberInput], list[RejectedMember]]:
-        """Each address once (the last row wins) and only topics the project defines."""
-        known = self.settings.topic_ids
-        kept: dict[str, MemberInput] = {}
-        rejected: list[RejectedMember] = []
-        for member in members:
-            unknown = member.topics - known
-            if unknown:
-                rejected.append(
-                    RejectedMember(
-                        member.email, f"unknown topic '{sorted(unknown)[0]}'", member.source_line
-                    )
-                )
-                continue
-            key = member.email.strip().lower()
-            earlier = kept.pop(key, None)
-            if earlier is not None:
-                rejected.append(
-                    RejectedMember(
-                        earlier.email,
-                        f"listed again on line {member.source_line}"
-                        if member.source_line
-                        else "listed again",
-                        earlier.source_line,
-                    )
-                )
-            kept[key] = member
-        return list(kept.values()), rejected
+        """Mailchimp keeps its own record of where each change came from."""
+        return self.audience.import_members(members, resubscribe=resubscribe)
 
     def members(
         self, *, status: SubscriberStatus | None = None, topic: str | None = None
     ) -> Iterator[Subscriber]:
-        interests = self._known_interests()
-        params: dict[str, Any] = {
-            "count": PAGE_SIZE,
-            "fields": "members.email_address,members.status,members.merge_fields,"
-            "members.interests,total_items",
-        }
-        if status is not None:
-            params["status"] = STATUS_TO_MAILCHIMP[status]
-        if topic is not None:
-            if interests is None or topic not in interests.by_topic:
-                raise ProviderError(f"topic '{topic}' has no Mailchimp interest group")
-            params.update(
-                interest_category_id=interests.category_id,
-                interest_ids=interests.by_topic[topic],
-                interest_match="any",
-            )
-        offset = 0
-        while True:
-            answer = self.client.get(f"/lists/{self.audience_id}/members", offset=offset, **params)
-            page = answer.get("members") or []
-            for member in page:
-                yield to_subscriber(member, interests)
-            offset += len(page)
-            if not page or offset >= int(answer.get("total_items") or 0):
-                return
+        return self.audience.list(status=status, topic=topic)
 
     def find_by_email(self, email: str) -> Subscriber | None:
-        return self._member(subscriber_hash(email), email.strip())
+        return self.audience.find_by_email(email)
 
     def get_subscriber(self, subscriber_id: str) -> Subscriber | None:
-        if not is_subscriber_hash(subscriber_id):
-            return None
-        return self._member(subscriber_id, self._emails.get(subscriber_id))
-
-    def _member(self, member_hash: str, email: str | None) -> Subscriber | None:
-        try:
-            answer = self.client.get(
-                f"/lists/{self.audience_id}/members/{member_hash}",
-                fields="email_address,status,merge_fields,interests",
-            )
-        except ProviderAPIError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        subscriber = to_subscriber(answer, self._known_interests(), known_email=email)
-        self._emails[member_hash] = subscriber.email
-        return subscriber
-
-    def _known_interests(self) -> InterestMap | None:
-        return self.interest_map() if self.settings.topics else None
-
-    def _patch(self, subscriber_id: str, body: dict[str, Any]) -> Subscriber:
-        if not is_subscriber_hash(subscriber_id):
-            raise ProviderError(f"no subscriber with id '{subscriber_id}'")
-        try:
-            answer = self.client.request(
-                "PATCH", f"/lists/{self.audience_id}/members/{subscriber_id}", json_body=body
-            )
-        except ProviderAPIError as exc:
-            if exc.status == 404:
-                raise ProviderError(f"no subscriber with id '{subscriber_id}'") from None
-            raise
-        return to_subscriber(
-            answer, self._known_interests(), known_email=self._emails.get(subscriber_id)
-        )
+        return self.audience.get(subscriber_id)
 
     def unsubscribe(
         self, subscriber_id: str, *, source: ChangeSource, note: str = ""
     ) -> Subscriber:
-        return self._patch(subscriber_id, {"status": "unsubscribed"})
+        return self.audience.change(subscriber_id, {"status": "unsubscribed"})
 
     def resubscribe(
         self, subscriber_id: str, *, source: ChangeSource, note: str = ""
     ) -> Subscriber:
-        return self._patch(subscriber_id, {"status": "subscribed"})
+        return self.audience.change(subscriber_id, {"status": "subscribed"})
 
     def set_topics(
         self, subscriber_id: str, topics: frozenset[str], *, source: ChangeSource
     ) -> Subscriber:
-        unknown = topics - self.settings.topic_ids
-        if unknown:
-            raise ProviderError(f"unknown topic '{sorted(unknown)[0]}'")
-        interests = self.interest_map()
-        if interests is None:
-            raise ProviderError(
-                "topics need the Mailchimp interest category; run: newsletter audience sync-topics"
-            )
-        return self._patch(
-            subscriber_id, {"interests": interests.interests(topics, all_topics=True)}
-        )
-
-
-def quarter_hour_utc(when: datetime, settings: Settings) -> datetime:
-    """``when`` in UTC, refused unless it falls on a quarter hour (Mailchimp's rule)."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=settings.zone)
-    at = when.astimezone(UTC)
-    if at.minute % 15 or at.second or at.microsecond:
-        earlier = at.replace(minute=at.minute - at.minute % 15, second=0, microsecond=0)
-        later = earlier + timedelta(minutes=15)
-        raise ProviderError(
-            f"Mailchimp schedules only on the quarter hour (UTC): {at:%Y-%m-%d %H:%M:%S} UTC "
-            f"is not one; choose {earlier:%H:%M} or {later:%H:%M} UTC"
-        )
-    return at
+        return self.audience.set_topics(subscriber_id, topics)
 
 
 def _outcome_unknown(error: ProviderAPIError) -> bool:
