@@ -40,6 +40,7 @@ from newsletter.providers.mailchimp.records import CampaignRecords
 from newsletter.providers.mailchimp.settings import MailchimpSettings
 from newsletter.providers.mailchimp.topics import PAGE_SIZE, InterestGroups, TopicSync
 from newsletter.render.merge import MAILCHIMP_TAGS
+from newsletter.store.database import engine_from_settings
 
 APPLE_MAIL_NOTE = (
     "Opens are inflated: Apple Mail Privacy Protection loads every message's images, so "
@@ -92,6 +93,7 @@ class MailchimpProvider(Provider):
         self._client = client
         self._transport = transport
         self._engine = engine
+        self._owns_engine = False
         self._records: CampaignRecords | None = None
         self._groups: InterestGroups | None = None
         self._members: Members | None = None
@@ -117,15 +119,16 @@ class MailchimpProvider(Provider):
     def records(self) -> CampaignRecords:
         if self._records is None:
             if self._engine is None:
-                from newsletter.store.database import engine_from_settings
-
                 self._engine = engine_from_settings(self.settings)
+                self._owns_engine = True
             self._records = CampaignRecords(self._engine)
         return self._records
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+        if self._owns_engine and self._engine is not None:
+            self._engine.dispose()
 
     # Campaigns
 
@@ -242,6 +245,7 @@ class MailchimpProvider(Provider):
         )
 
     def plan_send(self, issue: Issue) -> SendPlan:
+        """Pushes the draft first: Mailchimp counts and checks the campaign it holds."""
         audience = f"{self.settings.audience.name} (Mailchimp audience {self.audience_id})"
         remote = self.locate(issue)
         if remote is not None and remote.status in payloads.SENT:
