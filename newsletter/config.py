@@ -86,6 +86,14 @@ class Greeting(_Strict):
     anonymous: str = "Hello,"
 
 
+class MailchimpOptions(_Strict):
+    """The ``mailchimp:`` block: how topics appear in the Mailchimp audience."""
+
+    interest_category: str = Field(
+        default="Topics", min_length=1, description="the interest group category holding topics"
+    )
+
+
 class Settings(BaseSettings):
     """Everything the tool needs to know about this newsletter and this machine."""
 
@@ -109,6 +117,7 @@ class Settings(BaseSettings):
     public_url: HttpsUrl
     provider: Literal["local", "mailchimp", "memory"] = "local"
     greeting: Greeting | None = None
+    mailchimp: MailchimpOptions = MailchimpOptions()
     campaigns_dir: Path = Path("campaigns")
     templates_dir: Path = Path("templates")
 

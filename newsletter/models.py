@@ -24,9 +24,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from newsletter.render.markdown import markdown_links
-from newsletter.types import HttpsUrl, Identifier, LinkUrl
+from newsletter.render.markdown import markdown_images, markdown_links
+from newsletter.types import AT, HttpsUrl, Identifier, LinkUrl
 
 
 def slugify(text: str) -> str:
@@ -44,6 +45,11 @@ def _zoned(value: datetime, info: ValidationInfo) -> datetime:
 
 
 def _markdown(value: str) -> str:
+    if markdown_images(value):
+        raise ValueError(
+            "images in Markdown are not supported: use an article's image: field, "
+            "which has alt text and a width"
+        )
     for href in markdown_links(value):
         if href.startswith(("mailto:", "https://")) and " " not in href:
             continue
@@ -117,7 +123,9 @@ class Event(_Section):
     @model_validator(mode="after")
     def _ends_after_start(self) -> Event:
         if self.ends_at is not None and self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
+            raise PydanticCustomError(
+                "ends_before_start", "must be after starts_at", {AT: ("ends_at",)}
+            )
         return self
 
 
@@ -166,9 +174,10 @@ class Issue(_Model):
         for index, section in enumerate(sections):
             if section.id is not None:
                 if section.id in explicit:
-                    raise ValueError(
-                        f"section id '{section.id}' is used by sections "
-                        f"{explicit[section.id]} and {index}"
+                    raise PydanticCustomError(
+                        "duplicate_section_id",
+                        "section id '{id}' is already used by sections[{first}]",
+                        {"id": section.id, "first": explicit[section.id], AT: (index, "id")},
                     )
                 explicit[section.id] = index
         taken = set(explicit)

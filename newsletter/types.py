@@ -8,6 +8,13 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, StringConstraints
 
+AT = "at"
+"""An error's context key naming where, below its own location, the problem was written.
+
+A validator on a list can only fail the whole list; raising
+``PydanticCustomError(kind, message, {AT: (1, "id")})`` points at ``sections[1].id``.
+"""
+
 
 def _https(value: str) -> str:
     parts = urlsplit(value)

@@ -8,18 +8,22 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from newsletter.errors import NewsletterError
+from newsletter.errors import CampaignError, NewsletterError
 
 
 class NewsletterGroup(TyperGroup):
-    """Turns a ``NewsletterError`` into its message on stderr and its exit code."""
+    """Turns a ``NewsletterError`` into its message on stderr and its exit code.
+
+    A ``CampaignError`` is already one ``FILE:LINE:COL: field: message`` line per problem
+    and is printed as it is; any other error is one line starting ``error:``.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except NewsletterError as exc:
-            message = str(exc)
-            typer.echo(message if "\n" in message else f"error: {message}", err=True)
+            located = isinstance(exc, CampaignError)
+            typer.echo(str(exc) if located else f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import webbrowser
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +13,8 @@ import typer
 from newsletter.campaigns import campaign_path, load_issue
 from newsletter.cli.app import app
 from newsletter.cli.options import ProjectOption, settings_for
-from newsletter.errors import CampaignError, ConfigError, NewsletterError, RenderError
+from newsletter.errors import CampaignError, ConfigError, RenderError
+from newsletter.preview import PreviewServer, PreviewSource, bind
 from newsletter.render.compile import (
     GMAIL_CLIP_BYTES,
     SIZE_WARNING_BYTES,
@@ -69,6 +72,8 @@ def validate(
             problems.append(f"{path}: {_too_big(compiled)}")
             continue
         typer.echo(f"ok  {path}  ({len(issue.sections)} sections)")
+        if compiled.html_bytes > SIZE_WARNING_BYTES:
+            typer.echo(f"warning: {path}: {_near_clipping(compiled)}", err=True)
     if problems:
         typer.echo("\n".join(problems), err=True)
         raise typer.Exit(1)
@@ -114,11 +119,7 @@ def render(
     if compiled.html_bytes > GMAIL_CLIP_BYTES:
         raise RenderError(_too_big(compiled))
     if compiled.html_bytes > SIZE_WARNING_BYTES:
-        typer.echo(
-            f"warning: the HTML is {_kb(compiled.html_bytes)}; Gmail clips messages "
-            f"over {_kb(GMAIL_CLIP_BYTES)}",
-            err=True,
-        )
+        typer.echo(f"warning: {_near_clipping(compiled)}", err=True)
 
 
 def _write(path: Path, content: str) -> tuple[Path, int]:
@@ -133,6 +134,12 @@ def _kb(size: int) -> str:
     return f"{size / 1024:.1f} KB"
 
 
+def _near_clipping(compiled: CompiledIssue) -> str:
+    return (
+        f"the HTML is {_kb(compiled.html_bytes)}; Gmail clips messages over {_kb(GMAIL_CLIP_BYTES)}"
+    )
+
+
 def _too_big(compiled: CompiledIssue) -> str:
     return (
         f"the HTML is {_kb(compiled.html_bytes)}, over Gmail's clipping point of "
@@ -140,4 +147,40 @@ def _too_big(compiled: CompiledIssue) -> str:
     )
 
 
-__all__ = ["NewsletterError", "new", "render", "validate"]
+@app.command()
+def preview(
+    file: Annotated[Path, typer.Argument(help="The campaign file.")],
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port on 127.0.0.1 (default: a free one).", show_default=False),
+    ] = None,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the preview in a web browser.")
+    ] = True,
+    merge_tags: Annotated[
+        MergeTagStyle | None,
+        typer.Option(
+            "--merge-tags",
+            help="Keep the provider's merge tags instead of filling a sample recipient.",
+        ),
+    ] = None,
+    project: ProjectOption = None,
+) -> None:
+    """Serve the rendered issue on 127.0.0.1: desktop and phone widths and the text part.
+
+    The page follows the campaign file, the project file and the templates: save any of
+    them and it shows the new render, or the file's problems. Stop it with Ctrl-C.
+
+    Example: newsletter preview campaigns/winter-2026.yaml --no-open
+    """
+    if not file.is_file():
+        raise CampaignError([f"{file}: no such file"])
+    with contextlib.suppress(CampaignError):
+        settings_for(project)  # a missing project file stops here; a bad one shows on the page
+    source = PreviewSource(file, project, merge_tags.value if merge_tags else None)
+    source.current()
+    server = PreviewServer(source, bind(port))
+    typer.echo(f"Previewing {file} at {server.url}  (Ctrl-C to stop)")
+    if open_browser:
+        webbrowser.open(server.url)
+    server.run()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -11,7 +10,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from newsletter.errors import RenderError
-from newsletter.render.markdown import TEXT_WIDTH, markdown_html, markdown_text
+from newsletter.render.markdown import TEXT_WIDTH, markdown_html, markdown_text, wrap_words
 
 TEXT_SUFFIX = ".txt.j2"
 
@@ -22,7 +21,7 @@ def _autoescape(name: str | None) -> bool:
 
 @lru_cache(maxsize=8)
 def environment(templates_dir: Path) -> jinja2.Environment:
-    """Templates are re-read when their file changes (``auto_reload``), for ``preview``."""
+    """Templates are compiled once; ``forget_templates`` drops them after an edit (preview)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=_autoescape,
@@ -30,7 +29,7 @@ def environment(templates_dir: Path) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        auto_reload=True,
+        auto_reload=False,
     )
     env.filters["markdown"] = markdown_html
     env.filters["markdown_text"] = markdown_text
@@ -41,6 +40,11 @@ def environment(templates_dir: Path) -> jinja2.Environment:
     return env
 
 
+def forget_templates() -> None:
+    """Read every template again on next use: ``preview`` calls this when a file changes."""
+    environment.cache_clear()
+
+
 def render(templates_dir: Path, name: str, **context: object) -> str:
     try:
         return environment(templates_dir.resolve()).get_template(name).render(**context)
@@ -48,21 +52,13 @@ def render(templates_dir: Path, name: str, **context: object) -> str:
         raise RenderError(f"{templates_dir / str(exc)}: template not found") from None
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"{exc.filename}:{exc.lineno}: template error: {exc.message}") from None
-    except jinja2.UndefinedError as exc:
+    except jinja2.TemplateError as exc:
         raise RenderError(f"{templates_dir / name}: template error: {exc.message}") from None
 
 
 def wrap(text: str, indent: str = "  ", width: int = TEXT_WIDTH) -> str:
     """Wrap plain text; continuation lines take ``indent``; URLs are never broken."""
-    return "\n".join(
-        textwrap.wrap(
-            text,
-            width=width,
-            subsequent_indent=indent,
-            break_long_words=False,
-            break_on_hyphens=False,
-        )
-    )
+    return "\n".join(wrap_words(text, width, "", indent))
 
 
 def underline(text: str, char: str = "=") -> str:

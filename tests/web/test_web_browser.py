@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import browser
 
 from newsletter.models import SubscriberStatus
 
@@ -15,46 +14,19 @@ from .support import Server, consent_log
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--hide-scrollbars",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 
 
-def _chromium() -> Path:
-    found = CHROMIUM if CHROMIUM.exists() else None
-    if found is None and shutil.which("chromium"):
-        found = Path(str(shutil.which("chromium")))
-    if found is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("chromium is missing in CI: run scripts/test-setup.sh")
-        pytest.skip("chromium is not installed (scripts/test-setup.sh installs it)")
-    return found
-
-
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    executable = _chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(executable), args=LAUNCH_FLAGS)
+def chromium() -> Iterator[object]:
+    with browser() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
-def page(browser, server: Server):
-    context = browser.new_context(
+def page(chromium, server: Server):
+    context = chromium.new_context(
         viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
     )
     # The logo lives on the organisation's site; tests stay on 127.0.0.1.

@@ -1,0 +1,296 @@
+"""The Mailchimp Marketing API over httpx: auth, one shared limiter, retries, errors.
+
+Mailchimp allows 10 connections in flight per user and 120 s per call. Reads and
+idempotent writes are retried with exponential backoff and jitter on 429, a bare 403
+(the edge's answer, not a problem document), 5xx and transport errors. Other writes
+(creating a campaign, ``actions/send``, ``actions/schedule``, ``actions/test``) are
+sent once: the caller reads the campaign's state to decide what happened.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Generator, Mapping
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from newsletter.errors import ProviderAPIError
+
+log = logging.getLogger("newsletter.mailchimp")
+
+MAX_IN_FLIGHT = 10
+TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=120.0, pool=None)
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
+
+_limiters: dict[str, threading.BoundedSemaphore] = {}
+_limiters_lock = threading.Lock()
+
+
+class MailchimpUnreachable(ProviderAPIError):
+    """No answer came back (timeout, refused or dropped connection): the outcome is unknown."""
+
+
+def shared_limiter(api_root: str, key: SecretStr, size: int = MAX_IN_FLIGHT) -> threading.Semaphore:
+    """One limiter per account and API address, shared by every client in the process."""
+    digest = hashlib.sha256(key.get_secret_value().encode()).hexdigest()[:16]
+    name = f"{api_root}#{digest}#{size}"
+    with _limiters_lock:
+        return _limiters.setdefault(name, threading.BoundedSemaphore(size))
+
+
+class _KeyAuth(httpx.Auth):
+    """HTTP Basic with the key as password; holds the key only as a ``SecretStr``."""
+
+    def __init__(self, key: SecretStr) -> None:
+        self._key = key
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = base64.b64encode(f"newsletter:{self._key.get_secret_value()}".encode()).decode()
+        request.headers["Authorization"] = f"Basic {token}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "_KeyAuth(key=**********)"
+
+
+class MailchimpClient:
+    """A thin, thread-safe client: ``request`` returns the JSON answer or raises."""
+
+    def __init__(
+        self,
+        api_key: SecretStr,
+        api_root: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        limiter: threading.Semaphore | None = None,
+        attempts: int = 5,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.api_root = api_root.rstrip("/")
+        self._key = api_key
+        self._limiter = limiter or shared_limiter(self.api_root, api_key)
+        self.attempts = attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=self.api_root,
+            auth=_KeyAuth(api_key),
+            timeout=TIMEOUT,
+            limits=httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=10),
+            headers={"Accept": "application/json", "User-Agent": "newsletter"},
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"MailchimpClient(api_root={self.api_root!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        return self.request("GET", path, params=params or None)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
+    ) -> dict[str, Any]:
+        """Send one call; retried only when ``idempotent`` (default: by method)."""
+        method = method.upper()
+        retry = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        attempts = self.attempts if retry else 1
+        what = f"{method} {path}"
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self._send(method, path, json_body, params)
+            except httpx.TransportError as exc:
+                if attempt < attempts:
+                    self._wait(attempt, what, type(exc).__name__, None)
+                    continue
+                raise self._transport_error(exc, what, attempt) from None
+            if response.is_success:
+                return _json_object(response)
+            if attempt < attempts and _retryable(response):
+                self._wait(attempt, what, str(response.status_code), response)
+                continue
+            raise self._api_error(response, what, attempt if _retryable(response) else 1)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        json_body: Mapping[str, Any] | None,
+        params: Mapping[str, Any] | None,
+    ) -> httpx.Response:
+        started = time.perf_counter()
+        with self._limiter:
+            response = self._http.request(
+                method, path, json=json_body, params=_query(params) if params else None
+            )
+        log.debug(
+            "%s %s -> %s in %.2f s",
+            method,
+            path,
+            response.status_code,
+            time.perf_counter() - started,
+        )
+        return response
+
+    def _wait(self, attempt: int, what: str, why: str, response: httpx.Response | None) -> None:
+        delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        delay *= random.uniform(0.5, 1.0)
+        retry_after = response.headers.get("Retry-After") if response is not None else None
+        if retry_after and retry_after.isdigit():
+            delay = min(self.max_backoff, max(delay, float(retry_after)))
+        log.warning(
+            "Mailchimp: %s answered %s; retrying in %.1f s (attempt %d of %d)",
+            what,
+            why,
+            delay,
+            attempt + 1,
+            self.attempts,
+        )
+        self._sleep(delay)
+
+    def _transport_error(
+        self, exc: httpx.TransportError, what: str, tries: int
+    ) -> MailchimpUnreachable:
+        kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+        after = f" after {tries} tries" if tries > 1 else ""
+        return MailchimpUnreachable(
+            self.scrub(f"Mailchimp: {what} {kind} ({type(exc).__name__}){after}"),
+            status=None,
+            title=type(exc).__name__,
+        )
+
+    def _api_error(self, response: httpx.Response, what: str, tries: int) -> ProviderAPIError:
+        return api_error(response, what, tries, scrub=self.scrub)
+
+    def scrub(self, text: str) -> str:
+        """The text with the key (and its Basic-auth form) replaced by stars."""
+        key = self._key.get_secret_value()
+        if key:
+            text = text.replace(key, "**********")
+        return text
+
+
+def _query(params: Mapping[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        elif isinstance(value, list | tuple):
+            out[name] = ",".join(str(item) for item in value)
+        else:
+            out[name] = str(value)
+    return out
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code == 204 or not response.content:
+        return {}
+    try:
+        data = response.json()
+    except ValueError:
+        raise ProviderAPIError(
+            f"Mailchimp answered {response.status_code} with a body that is not JSON",
+            status=response.status_code,
+        ) from None
+    return data if isinstance(data, dict) else {"items": data}
+
+
+def _problem(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and ("title" in data or "detail" in data) else None
+
+
+def _retryable(response: httpx.Response) -> bool:
+    status = response.status_code
+    if status == 429 or status >= 500:
+        return True
+    return status == 403 and _problem(response) is None
+
+
+def api_error(
+    response: httpx.Response,
+    what: str,
+    tries: int = 1,
+    *,
+    scrub: Callable[[str], str] = lambda text: text,
+) -> ProviderAPIError:
+    """One line from Mailchimp's problem document (or the mock's ``sl-violations``)."""
+    status = response.status_code
+    problem = _problem(response) or {}
+    title = str(problem.get("title") or response.reason_phrase or "error")
+    detail = str(problem.get("detail") or "")
+    field_errors = [
+        {"field": str(item.get("field", "")), "message": str(item.get("message", ""))}
+        for item in problem.get("errors") or []
+        if isinstance(item, dict)
+    ]
+    violations = _violations(response)
+    parts = [f"Mailchimp: {what} failed with {status} {title}"]
+    if detail:
+        parts.append(f": {detail.rstrip('.')}")
+    if field_errors:
+        listed = "; ".join(
+            f"{item['field']}: {item['message']}" if item["field"] else item["message"]
+            for item in field_errors
+        )
+        parts.append(f" ({listed})")
+    if violations:
+        parts.append(f" (request violates the API description: {'; '.join(violations)})")
+    if tries > 1:
+        parts.append(f" after {tries} tries")
+    if status == 401:
+        parts.append("; check MAILCHIMP_API_KEY")
+    elif status == 429 or status >= 500:
+        parts.append("; try again later")
+    message = scrub("".join(parts))
+    return ProviderAPIError(
+        message,
+        status=status,
+        title=scrub(title),
+        detail=scrub(detail),
+        field_errors=[{k: scrub(v) for k, v in item.items()} for item in field_errors],
+        raw={"problem": problem, "violations": violations},
+    )
+
+
+def _violations(response: httpx.Response) -> list[str]:
+    header = response.headers.get("sl-violations")
+    if not header:
+        return []
+    try:
+        items = json.loads(header)
+    except ValueError:
+        return [header]
+    out = []
+    for item in items if isinstance(items, list) else [items]:
+        if isinstance(item, dict):
+            location = ".".join(str(part) for part in item.get("location", []))
+            out.append(f"{location}: {item.get('message', '')}".strip(": "))
+        else:
+            out.append(str(item))
+    return out
