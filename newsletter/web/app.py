@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from newsletter.config import Settings
 from newsletter.errors import ProviderError
@@ -64,16 +64,23 @@ def create_app(settings: Settings, provider: Provider | None = None) -> Starlett
         Route("/about", centre.about, methods=["GET"]),
         Route("/healthz", centre.healthz, methods=["GET"]),
     ]
-    app = Starlette(
+    app = _PreferenceCentreApp(
         routes=routes,
-        middleware=[
-            Middleware(
-                SecurityHeaders,  # type: ignore[arg-type]
-                content_security_policy=pages.content_security_policy,
-            )
-        ],
         exception_handlers={HTTPException: http_error, ProviderError: provider_error},
         lifespan=lifespan,
     )
+    app.content_security_policy = pages.content_security_policy
     app.state.centre = centre
     return app
+
+
+class _PreferenceCentreApp(Starlette):
+    """Starlette with the security headers outermost, so even a 500 carries them."""
+
+    content_security_policy = "default-src 'none'; frame-ancestors 'none'"
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(
+            super().build_middleware_stack(),
+            content_security_policy=self.content_security_policy,
+        )

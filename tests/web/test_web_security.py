@@ -226,3 +226,17 @@ def test_one_click_change_recorded_with_its_source(server, client):
     sam = server.member("sam@example.org")
     client.post(server.unsubscribe_url("sam@example.org"), data=ONE_CLICK)
     assert consent_log(server.provider, sam.id)[-1][1] == ChangeSource.ONE_CLICK.value
+
+
+def test_an_unexpected_error_still_carries_the_headers(start_server, web_settings, client):
+    class Broken(MemoryProvider):
+        def get_subscriber(self, subscriber_id):
+            raise RuntimeError("a bug")
+
+    provider = Broken(web_settings)
+    server = start_server(web_settings, provider)
+    response = client.get(server.local(server.links.preferences_url("m1")))
+    assert response.status_code == 500
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cache-control"] == "no-store"
