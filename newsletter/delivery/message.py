@@ -16,6 +16,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -29,7 +30,6 @@ from newsletter.render.merge import LOCAL_TAGS, SLOT_NAMES
 
 CRLF = b"\r\n"
 _MAX_LINE = 76
-_LEADING_DOT = re.compile(rb"(?m)^\.")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _SLOT_SPLIT = re.compile("(" + "|".join(re.escape(LOCAL_TAGS.slots[n]) for n in SLOT_NAMES) + ")")
 _SLOT_OF = {LOCAL_TAGS.slots[name]: name for name in SLOT_NAMES}
@@ -41,9 +41,31 @@ def _qp(data: bytes) -> bytes:
     """Quoted-printable with CRLF line ends and no line that starts with a dot."""
     encoded = binascii.b2a_qp(data, istext=True)
     encoded = encoded.replace(b"\r\n", b"\n").replace(b"\n", CRLF)
-    if b"." in encoded:
-        encoded = _LEADING_DOT.sub(b"=2E", encoded)
+    if encoded.startswith(b".") or b"\n." in encoded:
+        encoded = CRLF.join(_no_leading_dot(line) for line in encoded.split(CRLF))
     return encoded
+
+
+def _safe_cut(line: bytes, limit: int) -> int:
+    """A position at most ``limit`` that does not split an ``=XX`` escape."""
+    cut = limit
+    while b"=" in line[max(cut - 2, 0) : cut]:
+        cut -= 1
+    return cut
+
+
+def _no_leading_dot(line: bytes) -> bytes:
+    """The line with a leading dot escaped, re-broken to stay within 76 characters."""
+    out = []
+    while line.startswith(b"."):
+        line = b"=2E" + line[1:]
+        if len(line) <= _MAX_LINE:
+            break
+        cut = _safe_cut(line, _MAX_LINE - 1)
+        out.append(line[:cut] + b"=")
+        line = line[cut:]
+    out.append(line)
+    return CRLF.join(out)
 
 
 def _soft_break(encoded: bytes) -> bytes:
@@ -52,13 +74,8 @@ def _soft_break(encoded: bytes) -> bytes:
     last = encoded[start:]
     if len(last) < _MAX_LINE:
         return encoded + b"=" + CRLF
-    cut = _MAX_LINE - 1
-    while b"=" in last[max(cut - 2, 0) : cut]:
-        cut -= 1
-    tail = last[cut:]
-    if tail.startswith(b"."):
-        tail = b"=2E" + tail[1:]
-    return encoded[:start] + last[:cut] + b"=" + CRLF + tail + b"=" + CRLF
+    cut = _safe_cut(last, _MAX_LINE - 1)
+    return encoded[:start] + last[:cut] + b"=" + CRLF + _no_leading_dot(last[cut:]) + b"=" + CRLF
 
 
 class EncodedBody:
@@ -139,7 +156,6 @@ class MessageTemplate:
         skeleton["From"] = Address(sender.from_name, addr_spec=sender.from_email)
         if sender.reply_to:
             skeleton["Reply-To"] = sender.reply_to
-        skeleton["Subject"] = subject_prefix + compiled.subject
         skeleton["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         skeleton["List-Id"] = list_id(settings)
         skeleton.set_content(_TEXT_MARK.decode() + "\n", cte="quoted-printable")
@@ -150,7 +166,7 @@ class MessageTemplate:
         between, _, after_html = rest.partition(_HTML_MARK + CRLF)
         if not after_html:
             raise AssertionError("the MIME skeleton lost its body markers")
-        self._head = before_text
+        self._head = subject_header(subject_prefix + compiled.subject) + before_text
         self._between = between
         self._tail = after_html
         self.text = EncodedBody(compiled.text, html_escape=False)
@@ -182,6 +198,15 @@ class MessageTemplate:
                 self._tail,
             )
         )
+
+
+def subject_header(subject: str) -> bytes:
+    """``Subject:`` as is when ASCII, else RFC 2047 encoded words folded at 76 characters."""
+    subject = " ".join(subject.split())
+    if subject.isascii():
+        return f"Subject: {subject}\r\n".encode("ascii")
+    encoded = Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n")
+    return f"Subject: {encoded}\r\n".encode("ascii")
 
 
 def list_id(settings: Settings) -> str:

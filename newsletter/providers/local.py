@@ -186,6 +186,7 @@ class LocalProvider(Provider):
         )
 
     def plan_send(self, issue: Issue) -> SendPlan:
+        LinkBuilder.from_settings(self.settings)
         with self.engine.begin() as connection:
             campaign = campaigns.get(connection, self.name, issue.slug)
             campaign_id = campaign.id if campaign else -1
