@@ -32,8 +32,7 @@ def make_provider(project_dir: Path, sink: SmtpSink | None, **overrides) -> Loca
 
 def members(count: int, topics=frozenset({"events"})) -> list[MemberInput]:
     return [
-        MemberInput(f"member{n:04d}@example.org", f"Name{n}", "Test", topics)
-        for n in range(count)
+        MemberInput(f"member{n:04d}@example.org", f"Name{n}", "Test", topics) for n in range(count)
     ]
 
 
@@ -97,7 +96,9 @@ def test_messages_carry_headers_both_parts_and_filled_escaped_slots(
             assert https_url in body.replace("&amp;", "&")
         assert f"/preferences/{token}" not in html  # each purpose signs its own token
 
-    amp_text, amp_html = (p.get_content() for p in parse(by_rcpt["amp@example.org"].data).iter_parts())
+    amp_text, amp_html = (
+        p.get_content() for p in parse(by_rcpt["amp@example.org"].data).iter_parts()
+    )
     assert "Dear <b>&Co," in amp_text
     assert "Dear &lt;b&gt;&amp;Co," in amp_html
     assert "<b>&Co" not in amp_html
@@ -181,9 +182,7 @@ def test_too_many_failures_in_a_row_stop_the_send_and_it_resumes(
     provider = make_provider(project_dir, smtp_sink, connections=1, max_failures_in_a_row=3)
     provider.import_members(members(10))
     issue = load_issue(example_file, provider.settings)
-    order = sorted(
-        (s.id, s.email) for s in provider.members(status=SubscriberStatus.SUBSCRIBED)
-    )
+    order = sorted((s.id, s.email) for s in provider.members(status=SubscriberStatus.SUBSCRIBED))
     refused = [address for _, address in order[2:5]]
     for address in refused:
         smtp_sink.handler.faults.at_rcpt[address] = ["554 5.7.1 Rejected"]

@@ -140,5 +140,5 @@ def _summary(report: SendReport) -> None:
         f"{report.campaign}: sent {report.sent:,}, failed {report.failed:,}, "
         f"skipped {report.skipped:,}, uncertain {report.uncertain:,}"
     )
-    for note in filter(None, report.message.split("; ")):
+    for note in filter(None, report.message.splitlines()):
         typer.echo(f"  {note}")

@@ -28,7 +28,14 @@ from newsletter.delivery.transport import (
     Transport,
 )
 from newsletter.errors import DeliveryError
-from newsletter.store.deliveries import Audience, AudienceRow, DeliveryStatus, Outcome
+from newsletter.store.deliveries import (
+    SENT_AGAIN,
+    Audience,
+    AudienceRow,
+    DeliveryStatus,
+    Outcome,
+    Recorder,
+)
 
 PAGE = 500
 HEARTBEAT_SECONDS = 10.0
@@ -141,6 +148,7 @@ class SendRun:
         self._exhausted = False
         self._shared = _Shared()
         self._rate = RateLimiter(options.rate)
+        self._recorder = Recorder(audience, connection)
 
     def run(self, progress: Callable[[int], None] | None = None) -> RunResult:
         """Send until the audience is done, a stop, or Ctrl-C; returns the counts."""
@@ -186,19 +194,15 @@ class SendRun:
                 self._buffer.extend(rows)
             return self._buffer.popleft()
 
-    def _record(self, outcome: Outcome | None, claim: tuple[str, str] | None) -> bool:
+    def _record(self, outcome: Outcome | None, claim: tuple[AudienceRow, str] | None) -> bool:
         """Record the last outcome and claim the next recipient in one transaction."""
-        now = datetime.now(UTC)
-        claimed = False
-        with self._db, self.connection.begin():
-            if outcome is not None:
-                if outcome.status is None:
-                    self.audience.release(self.connection, outcome.subscriber_id)
-                else:
-                    self.audience.finish(self.connection, outcome, now)
-            if claim is not None:
-                claimed = self.audience.claim(self.connection, claim[0], claim[1], now)
-        return claimed
+        if outcome is not None and outcome.status is None:
+            with self._db, self.connection.begin():
+                self.audience.release(self.connection, outcome.subscriber_id)
+            outcome = None
+        next_claim = (claim[0].id, claim[1], claim[0].again) if claim else None
+        with self._db:
+            return self._recorder.step(outcome, next_claim, datetime.now(UTC))
 
     def _work(self) -> None:
         channel = None
@@ -214,7 +218,7 @@ class SendRun:
                 if self.stop.is_set():
                     break
                 msg_id = message_id(self.run_id, row.id, self.template.domain)
-                claimed = self._record(pending, (row.id, msg_id))
+                claimed = self._record(pending, (row, msg_id))
                 pending = None
                 if not claimed:
                     with self._counts:
@@ -229,6 +233,8 @@ class SendRun:
                     self.options,
                     self.stop,
                 )
+                if row.again and status is DeliveryStatus.SENT:
+                    error = SENT_AGAIN
                 pending = Outcome(row.id, status, attempts, error)
                 in_flight = None
                 self._count(status)

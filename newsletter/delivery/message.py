@@ -21,6 +21,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, formatdate
+from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 from newsletter.config import Settings
@@ -30,10 +31,13 @@ from newsletter.render.merge import LOCAL_TAGS, SLOT_NAMES
 
 CRLF = b"\r\n"
 _MAX_LINE = 76
+_URL_SAFE = re.compile(r"[A-Za-z0-9._~-]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _SLOT_SPLIT = re.compile("(" + "|".join(re.escape(LOCAL_TAGS.slots[n]) for n in SLOT_NAMES) + ")")
 _SLOT_OF = {LOCAL_TAGS.slots[name]: name for name in SLOT_NAMES}
 _TEXT_MARK = b"NLTEXTBODY"
+CONSTANT_SLOTS = frozenset({"archive_url", "about_url"})
+"""Slots with the same value for every recipient of a campaign."""
 _HTML_MARK = b"NLHTMLBODY"
 
 
@@ -109,10 +113,16 @@ class EncodedBody:
         return self._escape
 
 
-def encode_value(value: str, *, html_escape: bool) -> bytes:
-    """One slot value, encoded as its own soft-broken piece (empty values vanish)."""
-    if not value:
-        return b""
+_PLAIN = re.compile(r"[ !-<>-~]*")
+"""Printable ASCII and spaces except ``=``: each line ends in a soft break, so as is."""
+
+
+@lru_cache(maxsize=256)
+def _encode_constant(value: str, html_escape: bool) -> bytes:
+    return _encode(value, html_escape)
+
+
+def _encode(value: str, html_escape: bool) -> bytes:
     if html_escape:
         value = (
             value.replace("&", "&amp;")
@@ -122,7 +132,26 @@ def encode_value(value: str, *, html_escape: bool) -> bytes:
             .replace("'", "&#x27;")
         )
     value = value.replace("\r", "").replace("\n", " ")
+    if _PLAIN.fullmatch(value):
+        if len(value) < _MAX_LINE:
+            if value[0] != ".":
+                return value.encode("ascii") + b"=\r\n"
+        else:
+            step = _MAX_LINE - 1
+            lines = [value[i : i + step] for i in range(0, len(value), step)]
+            if "." not in [line[0] for line in lines]:
+                return ("=\r\n".join(lines) + "=\r\n").encode("ascii")
     return _soft_break(_qp(value.encode("utf-8")))
+
+
+def encode_value(value: str, *, html_escape: bool, constant: bool = False) -> bytes:
+    """One slot value, encoded as its own soft-broken piece (empty values vanish).
+    ``constant``: the same for every recipient, so encoded once."""
+    if not value:
+        return b""
+    if constant:
+        return _encode_constant(value, html_escape)
+    return _encode(value, html_escape)
 
 
 def clean_name(name: str) -> str:
@@ -186,8 +215,14 @@ class MessageTemplate:
             f" <{recipient.unsubscribe_mailto}>\r\n"
         ).encode("ascii")
         values = recipient.values
-        text_values = {n: encode_value(values[n], html_escape=False) for n in self.text.names}
-        html_values = {n: encode_value(values[n], html_escape=True) for n in self.html.names}
+        text_values = {
+            n: encode_value(values[n], html_escape=False, constant=n in CONSTANT_SLOTS)
+            for n in self.text.names
+        }
+        html_values = {
+            n: encode_value(values[n], html_escape=True, constant=n in CONSTANT_SLOTS)
+            for n in self.html.names
+        }
         return b"".join(
             (
                 headers,
@@ -219,7 +254,9 @@ def list_id(settings: Settings) -> str:
 def unsubscribe_mailto(settings: Settings, token: str) -> str:
     """The mailto: half of List-Unsubscribe; the subject names the signed token."""
     address = settings.sender.reply_to or settings.sender.from_email
-    return f"mailto:{address}?subject={quote('unsubscribe ' + token)}"
+    if not _URL_SAFE.fullmatch(token):
+        token = quote(token)
+    return f"mailto:{address}?subject=unsubscribe%20{token}"
 
 
 def message_id(run: str, subscriber_id: str, domain: str) -> str:

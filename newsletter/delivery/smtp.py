@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
@@ -17,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 from newsletter.delivery.transport import ConnectionLost, PermanentFailure, TemporaryFailure
 from newsletter.errors import ConfigError, DeliveryError
 
+_RECV = 4096
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 
@@ -92,6 +94,8 @@ class SmtpChannel:
                     )
             if server.username:
                 smtp.login(server.username, server.password or "")
+            if smtp.sock is not None:
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(
                 f"{server.description} refused the user name or password ({exc.smtp_code})"
@@ -107,24 +111,29 @@ class SmtpChannel:
         return smtp
 
     def deliver(self, envelope_from: str, recipient: str, message: bytes) -> None:
-        """Raises ``TemporaryFailure``, ``PermanentFailure`` or ``ConnectionLost``."""
+        """Raises ``TemporaryFailure``, ``PermanentFailure`` or ``ConnectionLost``.
+
+        Addresses were checked on the way in (ASCII, no angle brackets), so the commands
+        are written directly rather than through smtplib's address parsing.
+        """
+        for address in (envelope_from, recipient):
+            if not address.isascii() or any(ch in address for ch in "\r\n<>"):
+                raise PermanentFailure(501, f"unusable address {address!r}")
         if self._smtp is None:
             self._smtp = self._connect()
         smtp = self._smtp
         try:
-            code, answer = smtp.mail(envelope_from)
+            code, answer = self._command(smtp, f"MAIL FROM:<{envelope_from}>\r\n")
             if code == 250:
-                code, answer = smtp.rcpt(recipient)
+                code, answer = self._command(smtp, f"RCPT TO:<{recipient}>\r\n")
                 if code in (250, 251):
-                    code, answer = smtp.docmd("data")
+                    code, answer = self._command(smtp, "DATA\r\n")
                     if code == 354:
                         if message.startswith(b".") or b"\n." in message:
                             message = _LEADING_DOT.sub(b"..", message)
-                        if not message.endswith(b"\r\n"):
-                            message += b"\r\n"
-                        smtp.send(message)
-                        smtp.send(b".\r\n")
-                        code, answer = smtp.getreply()
+                        end = b".\r\n" if message.endswith(b"\r\n") else b"\r\n.\r\n"
+                        smtp.sock.sendall(message + end)
+                        code, answer = _reply(smtp)
                         if code == 250:
                             return
                         self._fail(code, answer)
@@ -136,6 +145,13 @@ class SmtpChannel:
         except (OSError, smtplib.SMTPResponseException) as exc:
             self._drop()
             raise ConnectionLost(str(exc)) from None
+
+    @staticmethod
+    def _command(smtp: smtplib.SMTP, line: str) -> tuple[int, bytes]:
+        if smtp.sock is None:
+            raise smtplib.SMTPServerDisconnected("not connected")
+        smtp.sock.sendall(line.encode("ascii"))
+        return _reply(smtp)
 
     def _reset(self) -> None:
         try:
@@ -166,6 +182,37 @@ class SmtpChannel:
                 smtp.quit()
             except (TimeoutError, smtplib.SMTPException, OSError):
                 smtp.close()
+
+
+def _reply(smtp: smtplib.SMTP) -> tuple[int, bytes]:
+    """One (possibly multi-line) reply, read straight from the socket: its code and text.
+
+    Without pipelining the server sends nothing past the reply, so nothing is left over
+    for smtplib's own reader, which the connection set-up and RSET still use.
+    """
+    sock = smtp.sock
+    if sock is None:
+        raise smtplib.SMTPServerDisconnected("not connected")
+    data = sock.recv(_RECV)
+    while True:
+        if not data:
+            raise smtplib.SMTPServerDisconnected("the server closed the connection")
+        if data.endswith(b"\r\n") or data.endswith(b"\n"):
+            last = data.rstrip(b"\r\n").rpartition(b"\n")[2]
+            if last[3:4] != b"-":
+                break
+        if len(data) > smtplib._MAXLINE * 10:
+            raise smtplib.SMTPServerDisconnected("the server's reply is too long")
+        more = sock.recv(_RECV)
+        if not more:
+            raise smtplib.SMTPServerDisconnected("the server closed the connection")
+        data += more
+    lines = data.rstrip(b"\r\n").split(b"\n")
+    try:
+        code = int(lines[-1][:3])
+    except ValueError:
+        code = -1
+    return code, b"\n".join(line[4:].strip() for line in lines)
 
 
 def _text(answer: bytes | str) -> str:

@@ -262,23 +262,23 @@ class LocalProvider(Provider):
                 campaigns.release(connection, campaign.id, owner, end_state, datetime.now(UTC))
                 counts = deliveries.counts(connection, campaign.id)
                 failures_file = self._write_problems(connection, campaign.id, issue.slug)
+                uncertain = deliveries.in_flight_count(connection, campaign.id)
         if fatal is not None:
             raise fatal
-        uncertain = counts.get(DeliveryStatus.UNCERTAIN.value, 0)
         notes = [f"delivered through {transport.description}"]
         if earlier:
             notes.append(f"{earlier} sent before this run")
         if uncertain_now:
             notes.append(
-                f"{uncertain_now} message(s) were in flight when the last send stopped "
-                "and may or may not have arrived"
+                f"{uncertain_now} message(s) were in flight when the last send stopped; "
+                "they were sent again and may arrive twice"
             )
         if result.interrupted:
             notes.append("interrupted: run the same command again to continue")
         if result.stopped:
             notes.append(f"{result.stopped}: fix the cause and run the command again")
         if failures_file is not None:
-            notes.append(f"failed and uncertain recipients are listed in {failures_file}")
+            notes.append(f"failed and in-flight recipients are listed in {failures_file}")
         if end_state is CampaignState.SENT and not result.failed:
             status = SendStatus.SENT
         elif result.sent or earlier:
@@ -293,7 +293,7 @@ class LocalProvider(Provider):
             failed=result.failed,
             skipped=result.skipped,
             uncertain=uncertain,
-            message="; ".join(notes),
+            message="\n".join(notes),
             raw={
                 "sent_before": earlier,
                 "sent_total": counts.get(DeliveryStatus.SENT.value, 0),

@@ -4,7 +4,9 @@ A recipient is claimed by inserting its row as ``sending`` just before its messa
 out; the insert re-checks that the subscriber is still subscribed and still wants one
 of the issue's topics, so an unsubscribe takes effect from that moment. The primary key
 (campaign, subscriber) makes a second claim impossible. Rows left ``sending`` by a
-crash are the messages that were in flight; they become ``uncertain``.
+crash are the messages that were in flight; they become ``uncertain``, are reported,
+and are sent again when the send resumes (so nobody is skipped; those few may get two
+copies), keeping a note that says so.
 """
 
 from __future__ import annotations
@@ -14,7 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Connection, DateTime, bindparam, delete, func, select, text, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Dialect,
+    Executable,
+    bindparam,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
 
 from newsletter.models import SubscriberStatus
 from newsletter.store.tables import deliveries, subscribers
@@ -27,12 +40,18 @@ class DeliveryStatus(StrEnum):
     UNCERTAIN = "uncertain"
 
 
+IN_FLIGHT = "in flight when a send stopped"
+SENT_AGAIN = f"{IN_FLIGHT}; sent again, may have arrived twice"
+
+
 @dataclass(frozen=True)
 class AudienceRow:
     id: str
     email: str
     first_name: str
     last_name: str
+    again: bool = False
+    """Its message was in flight when an earlier send stopped."""
 
 
 @dataclass(frozen=True)
@@ -62,21 +81,33 @@ class Audience:
     def __init__(self, campaign_id: int, topics: Sequence[str]) -> None:
         clause, self._topic_params = _topic_clause(topics)
         self.campaign_id = campaign_id
-        eligible = (
-            f"s.status = '{SubscriberStatus.SUBSCRIBED.value}'{clause}"
-            " AND NOT EXISTS (SELECT 1 FROM deliveries d"
-            " WHERE d.campaign_id = :campaign_id AND d.subscriber_id = s.id)"
+        wanted = f"s.status = '{SubscriberStatus.SUBSCRIBED.value}'{clause}"
+        pending = (
+            "FROM subscribers s LEFT JOIN deliveries d"
+            " ON d.campaign_id = :campaign_id AND d.subscriber_id = s.id"
+            f" WHERE {wanted} AND (d.status IS NULL OR d.status = 'uncertain')"
         )
         self._page = text(
-            "SELECT s.id, s.email, s.first_name, s.last_name FROM subscribers s"
-            f" WHERE s.id > :after AND {eligible} ORDER BY s.id LIMIT :limit"
+            "SELECT s.id, s.email, s.first_name, s.last_name, d.status"
+            f" {pending} AND s.id > :after ORDER BY s.id LIMIT :limit"
         )
-        self._count = text(f"SELECT COUNT(*) FROM subscribers s WHERE {eligible}")
+        self._count = text(
+            "SELECT COUNT(*) FROM subscribers s LEFT JOIN deliveries d"
+            " ON d.campaign_id = :campaign_id AND d.subscriber_id = s.id"
+            f" WHERE {wanted} AND (d.status IS NULL OR d.status IN ('uncertain', 'sending'))"
+        )
         self._claim = text(
             "INSERT INTO deliveries"
             " (campaign_id, subscriber_id, status, message_id, attempts, updated_at)"
             " SELECT :campaign_id, s.id, 'sending', :message_id, 0, :now FROM subscribers s"
-            f" WHERE s.id = :subscriber_id AND {eligible}"
+            f" WHERE s.id = :subscriber_id AND {wanted} AND NOT EXISTS (SELECT 1"
+            " FROM deliveries d WHERE d.campaign_id = :campaign_id AND d.subscriber_id = s.id)"
+        ).bindparams(bindparam("now", type_=DateTime(timezone=True)))
+        self._claim_again = text(
+            "UPDATE deliveries SET status = 'sending', message_id = :message_id,"
+            " updated_at = :now WHERE campaign_id = :campaign_id"
+            " AND subscriber_id = :subscriber_id AND status = 'uncertain' AND EXISTS"
+            f" (SELECT 1 FROM subscribers s WHERE s.id = :subscriber_id AND {wanted})"
         ).bindparams(bindparam("now", type_=DateTime(timezone=True)))
         self._finish = (
             update(deliveries)
@@ -92,24 +123,31 @@ class Audience:
             )
         )
 
-    def _params(self, **values: object) -> dict[str, object]:
+    def params(self, **values: object) -> dict[str, object]:
         return {"campaign_id": self.campaign_id, **self._topic_params, **values}
 
     def page(self, connection: Connection, after: str, limit: int) -> list[AudienceRow]:
         """The next recipients not yet claimed, in id order after ``after``."""
-        rows = connection.execute(self._page, self._params(after=after, limit=limit))
-        return [AudienceRow(*row) for row in rows]
+        rows = connection.execute(self._page, self.params(after=after, limit=limit))
+        return [AudienceRow(*row[:4], again=row[4] is not None) for row in rows]
 
     def count(self, connection: Connection) -> int:
-        return int(connection.execute(self._count, self._params()).scalar_one())
+        """Recipients still to send to, counting messages left in flight by a crash."""
+        return int(connection.execute(self._count, self.params()).scalar_one())
 
     def claim(
-        self, connection: Connection, subscriber_id: str, message_id: str, now: datetime
+        self,
+        connection: Connection,
+        subscriber_id: str,
+        message_id: str,
+        now: datetime,
+        *,
+        again: bool = False,
     ) -> bool:
-        """Insert the row as ``sending`` if the subscriber still qualifies; True if claimed."""
+        """Mark the row ``sending`` if the subscriber still qualifies; True if claimed."""
         result = connection.execute(
-            self._claim,
-            self._params(subscriber_id=subscriber_id, message_id=message_id, now=now),
+            self._claim_again if again else self._claim,
+            self.params(subscriber_id=subscriber_id, message_id=message_id, now=now),
         )
         return result.rowcount == 1
 
@@ -123,18 +161,86 @@ class Audience:
             )
         )
 
+    def finish_values(self, outcome: Outcome, now: datetime) -> dict[str, object]:
+        return {
+            "c_id": self.campaign_id,
+            "s_id": outcome.subscriber_id,
+            "new_status": outcome.status.value if outcome.status else None,
+            "new_attempts": outcome.attempts,
+            "new_error": outcome.error,
+            "new_updated_at": now,
+        }
+
     def finish(self, connection: Connection, outcome: Outcome, now: datetime) -> None:
-        connection.execute(
-            self._finish,
-            {
-                "c_id": self.campaign_id,
-                "s_id": outcome.subscriber_id,
-                "new_status": outcome.status.value if outcome.status else None,
-                "new_attempts": outcome.attempts,
-                "new_error": outcome.error,
-                "new_updated_at": now,
-            },
-        )
+        connection.execute(self._finish, self.finish_values(outcome, now))
+
+
+class _DriverStatement:
+    """A statement compiled once for the engine's dialect and run on the driver's cursor.
+
+    Recording and claiming run once per message; going straight to the DB-API cursor
+    keeps that to a few microseconds on any driver SQLAlchemy supports.
+    """
+
+    def __init__(self, statement: Executable, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.order = list(compiled.positiontup) if compiled.positional else None
+        self.processors = {
+            name: processor
+            for name, bind in compiled.binds.items()
+            if (processor := bind.type.bind_processor(dialect)) is not None
+        }
+
+    def params(self, values: dict[str, object]) -> Sequence[object] | dict[str, object]:
+        for name, processor in self.processors.items():
+            if name in values:
+                values[name] = processor(values[name])
+        if self.order is not None:
+            return tuple(values[name] for name in self.order)
+        return values
+
+
+class Recorder:
+    """Per message, in one transaction: record the last outcome, claim the next recipient."""
+
+    def __init__(self, audience: Audience, connection: Connection) -> None:
+        dialect = connection.dialect
+        self.audience = audience
+        self._driver = connection.connection.dbapi_connection
+        self._claim = _DriverStatement(audience._claim, dialect)
+        self._claim_again = _DriverStatement(audience._claim_again, dialect)
+        self._finish = _DriverStatement(audience._finish, dialect)
+
+    def step(
+        self,
+        outcome: Outcome | None,
+        claim: tuple[str, str, bool] | None,
+        now: datetime,
+    ) -> bool:
+        """Returns True when ``claim`` (subscriber id, message id, again) was claimed."""
+        audience = self.audience
+        cursor = self._driver.cursor()
+        try:
+            if outcome is not None and outcome.status is not None:
+                values = audience.finish_values(outcome, now)
+                cursor.execute(self._finish.sql, self._finish.params(values))
+            claimed = False
+            if claim is not None:
+                subscriber_id, message_id, again = claim
+                statement = self._claim_again if again else self._claim
+                values = audience.params(
+                    subscriber_id=subscriber_id, message_id=message_id, now=now
+                )
+                cursor.execute(statement.sql, statement.params(values))
+                claimed = cursor.rowcount == 1
+            self._driver.commit()
+        except BaseException:
+            self._driver.rollback()
+            raise
+        finally:
+            cursor.close()
+        return claimed
 
 
 def mark_in_flight_uncertain(connection: Connection, campaign_id: int, now: datetime) -> int:
@@ -147,7 +253,7 @@ def mark_in_flight_uncertain(connection: Connection, campaign_id: int, now: date
         )
         .values(
             status=DeliveryStatus.UNCERTAIN.value,
-            error="in flight when a send was interrupted",
+            error=IN_FLIGHT,
             updated_at=now,
         )
     )
@@ -163,8 +269,18 @@ def counts(connection: Connection, campaign_id: int) -> dict[str, int]:
     return {status: number for status, number in connection.execute(query)}
 
 
+def in_flight_count(connection: Connection, campaign_id: int) -> int:
+    """Deliveries whose message was in flight when a send stopped, then or since."""
+    query = select(func.count()).where(
+        deliveries.c.campaign_id == campaign_id,
+        deliveries.c.error.like(f"{IN_FLIGHT}%"),
+    )
+    return int(connection.execute(query).scalar_one())
+
+
 def problems(connection: Connection, campaign_id: int) -> Iterator[tuple[str, str, str, str]]:
-    """(email, status, message id, error) of every failed or uncertain delivery."""
+    """(email, status, message id, error) of every failed delivery and every one that
+    was in flight when a send stopped."""
     query = (
         select(
             subscribers.c.email,
