@@ -119,8 +119,7 @@ def ours(project_file: Path, sink: Sink, **settings: object) -> tuple[int, float
             project_file,
             secret=SECRET,
             smtp_url=sink.url,
-            connections=CONNECTIONS,
-            **settings,
+            **{"connections": CONNECTIONS, **settings},
         )
     )
     issue = load_issue(project_file.parent / "campaigns" / "winter-2026.yaml", provider.settings)

@@ -229,7 +229,13 @@ class SendRun:
                 if self.signer is not None:
                     data = self.signer.sign(data)
                 status, attempts, error = deliver_with_retries(
-                    partial(channel.deliver, self.template.envelope_from, row.email, data),
+                    partial(
+                        channel.deliver,
+                        self.template.envelope_from,
+                        row.email,
+                        data,
+                        dot_safe=True,
+                    ),
                     self.options,
                     self.stop,
                 )

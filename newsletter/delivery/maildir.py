@@ -37,7 +37,9 @@ class MaildirChannel:
         self.host = socket.gethostname().replace("/", "_").replace(":", "_")
         self.last_path: Path | None = None
 
-    def deliver(self, envelope_from: str, recipient: str, message: bytes) -> None:
+    def deliver(
+        self, envelope_from: str, recipient: str, message: bytes, *, dot_safe: bool = False
+    ) -> None:
         with _lock:
             number = next(_sequence)
         name = f"{time.time_ns()}.P{os.getpid()}Q{number}.{self.host}"

@@ -110,11 +110,14 @@ class SmtpChannel:
             raise ConnectionLost(f"cannot connect to {server.description}: {exc}") from None
         return smtp
 
-    def deliver(self, envelope_from: str, recipient: str, message: bytes) -> None:
+    def deliver(
+        self, envelope_from: str, recipient: str, message: bytes, *, dot_safe: bool = False
+    ) -> None:
         """Raises ``TemporaryFailure``, ``PermanentFailure`` or ``ConnectionLost``.
 
         Addresses were checked on the way in (ASCII, no angle brackets), so the commands
-        are written directly rather than through smtplib's address parsing.
+        are written directly rather than through smtplib's address parsing. ``dot_safe``:
+        no line starts with a dot (``message`` guarantees it), so the scan is skipped.
         """
         for address in (envelope_from, recipient):
             if not address.isascii() or any(ch in address for ch in "\r\n<>"):
@@ -129,7 +132,7 @@ class SmtpChannel:
                 if code in (250, 251):
                     code, answer = self._command(smtp, "DATA\r\n")
                     if code == 354:
-                        if message.startswith(b".") or b"\n." in message:
+                        if not dot_safe and (message.startswith(b".") or b"\n." in message):
                             message = _LEADING_DOT.sub(b"..", message)
                         end = b".\r\n" if message.endswith(b"\r\n") else b"\r\n.\r\n"
                         smtp.sock.sendall(message + end)

@@ -32,7 +32,10 @@ class ConnectionLost(DeliveryFailure):
 class Channel(Protocol):
     """One open connection; used by one thread at a time."""
 
-    def deliver(self, envelope_from: str, recipient: str, message: bytes) -> None: ...
+    def deliver(
+        self, envelope_from: str, recipient: str, message: bytes, *, dot_safe: bool = False
+    ) -> None:
+        """``dot_safe``: no line of ``message`` starts with a dot, so none needs doubling."""
 
     def close(self) -> None: ...
 

@@ -166,7 +166,7 @@ class LocalProvider(Provider):
                 if signer is not None:
                     data = signer.sign(data)
                 status, _, error = deliver_with_retries(
-                    partial(channel.deliver, template.envelope_from, address, data),
+                    partial(channel.deliver, template.envelope_from, address, data, dot_safe=True),
                     self.options(),
                     _never(),
                 )
