@@ -75,7 +75,7 @@ def send(
 
     Shows the audience size and asks to confirm (--yes skips the question). If a send
     stops (Ctrl-C, a crash, too many failures), run the same command again: it
-    continues where it stopped and nobody gets a second copy.
+    continues where it stopped and nobody recorded as sent gets a second copy.
 
     Example: newsletter send campaigns/winter-2026.yaml --connections 4 --rate 20
     """
