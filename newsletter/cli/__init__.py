@@ -6,12 +6,12 @@ where errors become exit codes (one line on stderr, no traceback, no local value
 
 from __future__ import annotations
 
-from newsletter.cli import compose, mailchimp
+from newsletter.cli import audience, compose, mailchimp, sending
 from newsletter.cli.app import app
 
 __all__ = ["app", "main"]
 
-_commands = (compose, mailchimp)
+_commands = (compose, audience, sending, mailchimp)
 
 
 def main() -> None:
