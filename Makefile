@@ -18,10 +18,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# DEMO_SECRET signs the links in the demo's outbox only; real sends read NEWSLETTER_SECRET
+# from .env and refuse to start without it.
+DEMO_SECRET := demo-only-secret-never-use-for-real-mail-0000
+DEMO_ENV := NEWSLETTER_SECRET=$(DEMO_SECRET) NEWSLETTER_SMTP_URL= NEWSLETTER_PROVIDER=local \
+	NEWSLETTER_DATABASE_URL=sqlite:///.newsletter/demo.db NEWSLETTER_OUTBOX=outbox
+
 demo: install
 	$(BIN)/newsletter validate $(EXAMPLE)
 	$(BIN)/newsletter render $(EXAMPLE) --out build
 	@echo "Open build/winter-2026.html in a browser; build/winter-2026.txt is the plain-text part."
+	$(DEMO_ENV) $(BIN)/newsletter audience import examples/audience.csv
+	$(DEMO_ENV) $(BIN)/newsletter send $(EXAMPLE) --yes --resend
+	@echo "Open this message in any mail client: $$(ls -t outbox/new/* | head -n 1)"
 
 test-setup: install
 	bash scripts/test-setup.sh

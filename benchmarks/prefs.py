@@ -42,14 +42,6 @@ ONE_CLICK_BODY = b"List-Unsubscribe=One-Click"
 ONE_CLICK_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-def _provider_name() -> str:
-    try:
-        import newsletter.providers.local  # noqa: F401
-    except ImportError:
-        return "memory"
-    return "local"
-
-
 def _project(root: Path) -> Path:
     for name in ("templates", "campaigns"):
         shutil.copytree(REPO / name, root / name)
@@ -177,7 +169,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--provider", default=_provider_name(), choices=["local", "memory"])
+    parser.add_argument(
+        "--provider",
+        default="local",
+        choices=["local", "memory"],
+        help="local: the SQLite audience, as in production; memory: the in-process fake",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:

@@ -128,6 +128,18 @@ class Settings(BaseSettings):
     database_url: SecretStr = SecretStr("sqlite:///.newsletter/newsletter.db")
     smtp_url: SecretStr | None = None
     outbox: Path = Path("outbox")
+    connections: int = Field(default=4, ge=1, le=64, description="SMTP connections in parallel")
+    rate: float | None = Field(default=None, gt=0, description="messages per second, at most")
+    smtp_retries: int = Field(default=4, ge=0, le=20, description="tries after a 4xx answer")
+    smtp_retry_delay: float = Field(
+        default=2.0, ge=0, description="seconds before the first retry; doubled each time"
+    )
+    max_failures_in_a_row: int = Field(
+        default=50, ge=1, description="a send stops after this many failed recipients in a row"
+    )
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+    dkim_key_file: Path | None = None
 
     @field_validator("timezone")
     @classmethod

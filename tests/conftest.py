@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from smtp_sink import SmtpSink
 
 from newsletter.config import Settings, load_settings
 
@@ -57,3 +58,14 @@ def settings(project_dir: Path) -> Settings:
 @pytest.fixture
 def example_file(project_dir: Path) -> Path:
     return project_dir / "campaigns" / f"{EXAMPLE_SLUG}.yaml"
+
+
+TEST_SECRET = "test-secret-for-signed-links-0123456789abcdef"
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A real SMTP server on 127.0.0.1 keeping every message it accepts."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()

@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from newsletter.campaigns import load_issue
-from newsletter.cli.app import app, new_app
+from newsletter.cli.app import app
+from newsletter.cli.audience import audience_app
 from newsletter.cli.options import ProjectOption, ProviderOption, settings_for
 from newsletter.config import Settings
 from newsletter.errors import ConfigError, UnsupportedFeature
@@ -19,9 +20,6 @@ from newsletter.providers.base import Provider
 from newsletter.providers.mailchimp import MailchimpProvider
 
 FileArgument = Annotated[Path, typer.Argument(help="The campaign file.")]
-
-audience_app = new_app("Manage the audience and its topics.")
-app.add_typer(audience_app, name="audience")
 
 
 def _provider(settings: Settings, name: str | None) -> Provider:

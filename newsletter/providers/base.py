@@ -81,6 +81,8 @@ class SendPlan:
     problems: tuple[str, ...] = ()
     """Reasons the provider would refuse the send (Mailchimp's send-checklist, ...)."""
     already_sent: int = 0
+    destination: str = ""
+    """Where the messages would go (an SMTP server, an outbox folder), for the user."""
 
     @property
     def ready(self) -> bool:

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from newsletter.config import Settings
-from newsletter.errors import ConfigError
+from newsletter.errors import ConfigError, StoreError
 
 
 def engine_for(url: str, *, base: Path | None = None) -> Engine:
@@ -43,3 +43,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def open_database(settings: Settings) -> Engine:
+    """The engine with the schema upgraded and the topics of ``newsletter.yaml`` in place."""
+    from newsletter.store.migrations import migrate
+    from newsletter.store.topics import sync_topics
+
+    engine = engine_from_settings(settings)
+    try:
+        migrate(engine)
+        with engine.begin() as connection:
+            sync_topics(connection, settings.topics)
+    except OperationalError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot open the database: {exc.orig}") from None
+    return engine

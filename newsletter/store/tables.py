@@ -78,6 +78,8 @@ campaigns = Table(
     Column("started_at", DateTime(timezone=True), nullable=True),
     Column("finished_at", DateTime(timezone=True), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("owner", String(128), nullable=True, comment="host:pid of the process sending it"),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("provider", "slug"),
 )
 
@@ -95,4 +97,10 @@ deliveries = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("campaign_id", "subscriber_id"),
     Index("ix_deliveries_status", "campaign_id", "status"),
+)
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, nullable=False),
 )

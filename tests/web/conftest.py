@@ -28,15 +28,7 @@ def web_settings(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings
     return load_settings(project_dir / "newsletter.yaml")
 
 
-def _provider_names() -> list[str]:
-    try:
-        import newsletter.providers.local  # noqa: F401
-    except ImportError:
-        return ["memory"]
-    return ["memory", "local"]
-
-
-@pytest.fixture(params=_provider_names())
+@pytest.fixture(params=["memory", "local"])
 def provider(request: pytest.FixtureRequest, web_settings: Settings) -> Iterator[Provider]:
     chosen = get_provider(web_settings, request.param)
     chosen.import_members(MEMBERS, source=ChangeSource.IMPORT)

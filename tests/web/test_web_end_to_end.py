@@ -6,68 +6,44 @@ from __future__ import annotations
 import email
 import re
 import shutil
-import threading
 from email.policy import default as default_policy
-
-import pytest
-from aiosmtpd.controller import Controller
 
 from newsletter.campaigns import load_issue
 from newsletter.config import load_settings
 from newsletter.models import SubscriberStatus
+from newsletter.providers.local import LocalProvider
 
-from .support import MEMBERS, OLD_SECRET, SECRET, consent_log, free_port
-
-local = pytest.importorskip("newsletter.providers.local", reason="needs the local provider")
-
-
-class Inbox:
-    """An aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.original_content, policy=default_policy)
-        with self.lock:
-            self.messages.append(message)
-        return "250 Message accepted"
-
-    def to(self, address: str) -> list[email.message.EmailMessage]:
-        return [m for m in self.messages if m["To"].addresses[0].addr_spec == address]
+from .support import MEMBERS, OLD_SECRET, SECRET, consent_log
 
 
-@pytest.fixture
-def inbox():
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    handler.url = f"smtp://127.0.0.1:{controller.port}"
-    yield handler
-    controller.stop()
+def _received_by(smtp_sink, address: str) -> list[email.message.EmailMessage]:
+    return [
+        email.message_from_bytes(received.data, policy=default_policy)
+        for received in smtp_sink.handler.messages
+        if address in received.recipients
+    ]
 
 
 def test_one_click_from_a_received_message_stops_the_next_send(
-    project_dir, example_file, monkeypatch, inbox, start_server, client
+    project_dir, example_file, monkeypatch, smtp_sink, start_server, client
 ):
     monkeypatch.setenv("NEWSLETTER_SECRET", SECRET)
     monkeypatch.setenv("NEWSLETTER_OLD_SECRETS", OLD_SECRET)
-    monkeypatch.setenv("NEWSLETTER_SMTP_URL", inbox.url)
+    monkeypatch.setenv("NEWSLETTER_SMTP_URL", smtp_sink.url)
     settings = load_settings(project_dir / "newsletter.yaml")
-    sender = local.LocalProvider(settings)
+    sender = LocalProvider(settings)
     sender.import_members(MEMBERS)
 
     first = sender.send(load_issue(example_file, settings))
     assert first.sent == len(MEMBERS)
-    received = inbox.to("sam@example.org")
+    received = _received_by(smtp_sink, "sam@example.org")
     assert len(received) == 1
     message = received[0]
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     urls = re.findall(r"<(https://[^>]+)>", str(message["List-Unsubscribe"]))
     assert len(urls) == 1
 
-    web = local.LocalProvider(settings)  # the server's own connection, as in production
+    web = LocalProvider(settings)  # the server's own connection, as in production
     server = start_server(settings, web)
     response = client.post(
         server.local(urls[0]),
@@ -85,7 +61,7 @@ def test_one_click_from_a_received_message_stops_the_next_send(
     shutil.copy(example_file, next_file)
     second = sender.send(load_issue(next_file, settings))
     assert second.sent == len(MEMBERS) - 1
-    assert len(inbox.to("sam@example.org")) == 1
-    assert len(inbox.to("alex@example.org")) == 2
+    assert len(_received_by(smtp_sink, "sam@example.org")) == 1
+    assert len(_received_by(smtp_sink, "alex@example.org")) == 2
     sender.close()
     web.close()

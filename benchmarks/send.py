@@ -1,0 +1,288 @@
+"""Sending speed of the local provider against an SMTP sink in another process.
+
+Measured in one run, on this machine:
+  ours     100,000 generated subscribers sent by ``LocalProvider.send`` (4 connections)
+  ceiling  identical pre-built message bytes pushed over the same 4 connections
+  naive    1,000 recipients: MJML rendered per recipient, a new EmailMessage and a new
+           SMTP connection per message
+  DKIM     our send again on a sample with RSA DKIM signing on
+
+Prints messages per second for each, ours as a share of the ceiling, the speed-up over
+the naive way, the sender's CPU time per message and its peak memory.
+
+    python benchmarks/send.py [--subscribers 100000] [--naive 1000] [--dkim 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import smtplib
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from newsletter.campaigns import load_issue  # noqa: E402
+from newsletter.config import load_settings  # noqa: E402
+from newsletter.delivery.smtp import SmtpServer  # noqa: E402
+from newsletter.providers.base import MemberInput  # noqa: E402
+from newsletter.providers.local import LocalProvider  # noqa: E402
+from newsletter.render.compile import compile_issue  # noqa: E402
+from newsletter.render.merge import Recipient  # noqa: E402
+
+SECRET = "benchmark-only-secret-0123456789abcdef0123"
+CONNECTIONS = 4
+TOPICS = ("reviews", "events", "resources")
+
+SINK = r"""
+import sys, threading
+from aiosmtpd.controller import Controller
+
+class Counter:
+    count = 0
+    async def handle_DATA(self, server, session, envelope):
+        Counter.count += len(envelope.rcpt_tos)
+        return "250 OK"
+
+controller = Controller(Counter(), hostname="127.0.0.1", port=int(sys.argv[1]))
+controller.start()
+print("ready", flush=True)
+for line in sys.stdin:
+    print(Counter.count, flush=True)
+controller.stop()
+"""
+
+
+class Sink:
+    """aiosmtpd in its own process; ``count()`` asks how many messages it accepted."""
+
+    def __init__(self) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", SINK, str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout.readline().strip() == "ready"
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def count(self) -> int:
+        self.process.stdin.write("count\n")
+        self.process.stdin.flush()
+        return int(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(10)
+
+
+def make_project(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("templates", "campaigns"):
+        shutil.copytree(REPO / name, folder / name)
+    shutil.copy(REPO / "newsletter.yaml", folder / "newsletter.yaml")
+    return folder / "newsletter.yaml"
+
+
+def generate(provider: LocalProvider, count: int) -> None:
+    provider.import_members(
+        MemberInput(
+            f"reader{n:06d}@example.org",
+            f"Reader{n}" if n % 7 else "",
+            "Example",
+            frozenset({TOPICS[n % 3], TOPICS[(n * 7) % 3]}),
+        )
+        for n in range(count)
+    )
+
+
+def ours(project_file: Path, sink: Sink, **settings: object) -> tuple[int, float, float]:
+    provider = LocalProvider(
+        load_settings(
+            project_file,
+            secret=SECRET,
+            smtp_url=sink.url,
+            **{"connections": CONNECTIONS, **settings},
+        )
+    )
+    issue = load_issue(project_file.parent / "campaigns" / "winter-2026.yaml", provider.settings)
+    before = sink.count()
+    cpu, wall = time.process_time(), time.perf_counter()
+    report = provider.send(issue)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    received = sink.count() - before
+    assert report.sent == received, (report, received)
+    provider.close()
+    return report.sent, wall, cpu
+
+
+def prebuilt_message(project_file: Path) -> bytes:
+    settings = load_settings(project_file, secret=SECRET)
+    issue = load_issue(project_file.parent / "campaigns" / "winter-2026.yaml", settings)
+    provider = LocalProvider(settings)
+    from newsletter.delivery.message import MessageTemplate
+    from newsletter.delivery.message import Recipient as MessageRecipient
+
+    template = MessageTemplate(provider.compile(issue), settings)
+    values = {name: "x" for name in template.html.names | template.text.names}
+    recipient = MessageRecipient(
+        "reader@example.org",
+        "Reader",
+        "<a@example.org>",
+        values,
+        "https://news.example.org/unsubscribe/x",
+        "mailto:hello@example.org",
+    )
+    return template.render(recipient)
+
+
+def ceiling(sink: Sink, data: bytes, count: int) -> tuple[int, float]:
+    """The same bytes over 4 reused connections with the same SMTP client code and no
+    per-recipient work: what the sink and the wire allow."""
+    per_worker = count // CONNECTIONS
+    server = SmtpServer.from_url(sink.url)
+
+    def work() -> None:
+        channel = server.open()
+        for _ in range(per_worker):
+            channel.deliver("newsletter@example.org", "reader@example.org", data, dot_safe=True)
+        channel.close()
+
+    threads = [threading.Thread(target=work) for _ in range(CONNECTIONS)]
+    before = sink.count()
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    sent = sink.count() - before
+    assert sent == per_worker * CONNECTIONS
+    return sent, elapsed
+
+
+def naive(project_file: Path, sink: Sink, count: int) -> tuple[int, float]:
+    """MJML per recipient, a new EmailMessage and a new SMTP connection per message."""
+    settings = load_settings(project_file, secret=SECRET)
+    issue = load_issue(project_file.parent / "campaigns" / "winter-2026.yaml", settings)
+    before = sink.count()
+    start = time.perf_counter()
+    for n in range(count):
+        compiled = compile_issue(issue, settings)
+        recipient = Recipient(
+            email=f"reader{n:06d}@example.org",
+            first_name=f"Reader{n}",
+            unsubscribe_url=f"https://news.example.org/unsubscribe/{n}",
+            preferences_url=f"https://news.example.org/preferences/{n}",
+            archive_url="https://news.example.org/archive/winter-2026",
+            about_url="https://news.example.org/about",
+        )
+        html, text = compiled.personalise(recipient, settings.greeting)
+        message = EmailMessage(policy=SMTP)
+        message["From"] = "newsletter@example.org"
+        message["To"] = recipient.email
+        message["Subject"] = compiled.subject
+        message["List-Unsubscribe"] = f"<{recipient.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        with smtplib.SMTP("127.0.0.1", sink.port) as smtp:
+            smtp.send_message(message)
+    elapsed = time.perf_counter() - start
+    assert sink.count() - before == count
+    return count, elapsed
+
+
+def dkim_key(folder: Path) -> Path | None:
+    if shutil.which("openssl") is None:
+        return None
+    key = folder / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    return key
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--ceiling", type=int, default=20_000)
+    parser.add_argument("--naive", type=int, default=1_000)
+    parser.add_argument("--dkim", type=int, default=2_000)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as temporary:
+        folder = Path(temporary)
+        project_file = make_project(folder)
+        os.chdir(folder)
+        sink = Sink()
+        try:
+            print(f"generating {args.subscribers:,} subscribers ...", flush=True)
+            start = time.perf_counter()
+            generate(LocalProvider(load_settings(project_file)), args.subscribers)
+            print(f"  {time.perf_counter() - start:.1f} s")
+
+            sent, wall, cpu = ours(project_file, sink)
+            peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            ours_rate = sent / wall
+            print(f"ours     {sent:>8,} msgs {wall:7.1f} s {ours_rate:8.0f} msg/s", flush=True)
+
+            data = prebuilt_message(project_file)
+            c_sent, c_wall = ceiling(sink, data, args.ceiling)
+            ceiling_rate = c_sent / c_wall
+            print(
+                f"ceiling  {c_sent:>8,} msgs {c_wall:7.1f} s {ceiling_rate:8.0f} msg/s", flush=True
+            )
+
+            n_sent, n_wall = naive(project_file, sink, args.naive)
+            naive_rate = n_sent / n_wall
+            print(f"naive    {n_sent:>8,} msgs {n_wall:7.1f} s {naive_rate:8.0f} msg/s", flush=True)
+
+            key = dkim_key(folder)
+            dkim_line = "DKIM     skipped (openssl not found)"
+            if key is not None:
+                dkim_project = make_project(folder / "dkim")
+                generate(LocalProvider(load_settings(dkim_project)), args.dkim)
+                d_sent, d_wall, d_cpu = ours(
+                    dkim_project,
+                    sink,
+                    dkim_selector="bench",
+                    dkim_domain="example.org",
+                    dkim_key_file=key,
+                )
+                dkim_line = (
+                    f"DKIM     {d_sent:>8,} msgs {d_wall:7.1f} s {d_sent / d_wall:8.0f} msg/s"
+                    f"  ({d_cpu / d_sent * 1000:.2f} ms CPU/msg, RSA-2048)"
+                )
+            print(dkim_line)
+        finally:
+            sink.close()
+
+    cpu_ms = cpu / sent * 1000
+    share = ours_rate / ceiling_rate
+    speedup = ours_rate / naive_rate
+    print()
+    print(f"share of ceiling   {share:6.0%}   (goal >= 70%)")
+    print(f"speed-up vs naive  {speedup:6.1f}x  (goal >= 10x)")
+    print(f"sender CPU         {cpu_ms:6.3f} ms/msg (goal < 0.3)")
+    print(f"peak RSS           {peak_mb:6.0f} MB   (goal < 250)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""``newsletter test`` and ``newsletter send``: through whichever provider is chosen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from newsletter import sending
+from newsletter.audience_file import check_address
+from newsletter.campaigns import load_issue
+from newsletter.cli.app import app
+from newsletter.cli.options import ProjectOption, ProviderOption, settings_for
+from newsletter.cli.progress import ProgressLine
+from newsletter.config import Settings
+from newsletter.errors import ConfigError
+from newsletter.models import SendReport, SendStatus
+from newsletter.providers import get_provider
+from newsletter.providers.base import SendPlan
+
+EXIT_INTERRUPTED = 130
+
+
+@app.command("test")
+def test_send(
+    file: Annotated[Path, typer.Argument(help="The campaign file.")],
+    to: Annotated[
+        list[str], typer.Option("--to", help="An address to send a test copy to; repeat for more.")
+    ],
+    project: ProjectOption = None,
+    provider_name: ProviderOption = None,
+) -> None:
+    """Send test copies (subject starts with [Test]) to the given addresses only.
+
+    Nothing is recorded as sent. Example:
+    newsletter test campaigns/winter-2026.yaml --to me@example.org --to editor@example.org
+    """
+    settings = settings_for(project)
+    addresses = []
+    for address in to:
+        try:
+            addresses.append(check_address(address))
+        except ValueError as exc:
+            raise ConfigError(f"--to '{address}' is not a valid email address: {exc}") from None
+    issue = load_issue(file, settings)
+    with get_provider(settings, provider_name) as provider:
+        report = sending.send_test(issue, provider, addresses)
+    typer.echo(f"Sent {report.sent} test cop{'y' if report.sent == 1 else 'ies'}: {report.message}")
+    if report.status is not SendStatus.SENT:
+        raise typer.Exit(1)
+
+
+@app.command()
+def send(
+    file: Annotated[Path, typer.Argument(help="The campaign file.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask to confirm.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show who would receive it; send nothing.")
+    ] = False,
+    resend: Annotated[
+        bool, typer.Option("--resend", help="Send an issue that was already sent, to everyone.")
+    ] = False,
+    connections: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="SMTP connections in parallel (default 4)."),
+    ] = None,
+    rate: Annotated[
+        float | None, typer.Option(min=0.01, help="At most this many messages a second.")
+    ] = None,
+    project: ProjectOption = None,
+    provider_name: ProviderOption = None,
+) -> None:
+    """Send an issue to every subscribed member who chose one of its topics, exactly once.
+
+    Shows the audience size and asks to confirm (--yes skips the question). If a send
+    stops (Ctrl-C, a crash, too many failures), run the same command again: it
+    continues where it stopped and nobody recorded as sent gets a second copy.
+
+    Example: newsletter send campaigns/winter-2026.yaml --connections 4 --rate 20
+    """
+    settings = _with_overrides(settings_for(project), connections, rate)
+    issue = load_issue(file, settings)
+    with get_provider(settings, provider_name) as provider:
+        if dry_run:
+            result = sending.dry_run(issue, provider)
+            typer.echo(_describe(result.plan))
+            typer.echo(
+                f"Dry run: nothing sent. Rendered {len(result.sample)} sample message(s) "
+                f"for: {', '.join(result.sample) or 'nobody'}"
+            )
+            return
+
+        def confirm(plan: SendPlan) -> bool:
+            typer.echo(_describe(plan))
+            if resend and plan.already_sent:
+                typer.echo(f"--resend: the {plan.already_sent:,} who received it get it again")
+            elif plan.recipients == 0 and not plan.already_sent:
+                typer.echo("Nobody to send to: no subscribed member chose the issue's topics.")
+                return False
+            return yes or typer.confirm("Send now?", default=False)
+
+        progress = ProgressLine()
+        try:
+            report = sending.send_issue(
+                issue, provider, resend=resend, confirm=confirm, progress=progress
+            )
+        finally:
+            progress.close()
+    if report is None:
+        return
+    _summary(report)
+    if report.raw.get("state") == "sending":
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if report.status is not SendStatus.SENT:
+        raise typer.Exit(1)
+
+
+def _with_overrides(settings: Settings, connections: int | None, rate: float | None) -> Settings:
+    update: dict[str, object] = {}
+    if connections is not None:
+        update["connections"] = connections
+    if rate is not None:
+        update["rate"] = rate
+    return settings.model_copy(update=update) if update else settings
+
+
+def _describe(plan: SendPlan) -> str:
+    topics = f" who chose {', '.join(plan.topics)}" if plan.topics else ""
+    lines = [f"'{plan.slug}' goes to {plan.recipients:,} member(s) of {plan.audience}{topics}"]
+    if plan.already_sent:
+        lines.append(f"{plan.already_sent:,} already received it and are not counted")
+    if plan.destination:
+        lines.append(f"Messages go to {plan.destination}")
+    return "\n".join(lines)
+
+
+def _summary(report: SendReport) -> None:
+    typer.echo(
+        f"{report.campaign}: sent {report.sent:,}, failed {report.failed:,}, "
+        f"skipped {report.skipped:,}, uncertain {report.uncertain:,}"
+    )
+    for note in filter(None, report.message.splitlines()):
+        typer.echo(f"  {note}")

@@ -1,0 +1,5 @@
+"""Turning a compiled issue into messages and delivering them.
+
+``message`` builds the MIME skeleton once per campaign and fills it per recipient,
+``smtp`` and ``maildir`` deliver, ``dkim`` signs, ``engine`` runs a resumable send.
+"""

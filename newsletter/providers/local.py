@@ -1,0 +1,481 @@
+"""The built-in provider: the audience in SQL, delivery over SMTP or into a Maildir outbox.
+
+Works with no account and no server: SQLite by default, and without
+``NEWSLETTER_SMTP_URL`` messages are written to the outbox folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import secrets
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine
+
+from newsletter.config import Greeting, Settings
+from newsletter.delivery.dkim import DkimSigner
+from newsletter.delivery.engine import SendOptions, SendRun, deliver_with_retries
+from newsletter.delivery.maildir import MaildirOutbox
+from newsletter.delivery.message import (
+    MessageTemplate,
+    Recipient,
+    message_id,
+    unsubscribe_mailto,
+)
+from newsletter.delivery.smtp import SmtpServer
+from newsletter.delivery.transport import Transport
+from newsletter.errors import DeliveryError, ProviderError
+from newsletter.links import LinkBuilder
+from newsletter.models import (
+    CampaignState,
+    Issue,
+    SendReport,
+    SendStatus,
+    Subscriber,
+    SubscriberStatus,
+)
+from newsletter.providers.base import (
+    Capability,
+    ChangeSource,
+    ImportReport,
+    MemberInput,
+    Progress,
+    Provider,
+    RejectedMember,
+    SendPlan,
+)
+from newsletter.render.merge import LOCAL_TAGS
+from newsletter.store import campaigns, deliveries
+from newsletter.store import subscribers as store
+from newsletter.store.database import open_database
+from newsletter.store.deliveries import AudienceRow, DeliveryStatus
+from newsletter.store.subscribers import ImportCounts, NewMember
+
+IMPORT_BATCH = 500
+
+
+class LocalProvider(Provider):
+    name = "local"
+    capabilities = frozenset(
+        {
+            Capability.TEST_SEND,
+            Capability.SEND,
+            Capability.AUDIENCE,
+            Capability.TOPICS,
+            Capability.PREFERENCES,
+        }
+    )
+    merge_tags = LOCAL_TAGS
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = open_database(self.settings)
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # Delivery set-up
+
+    def transport(self) -> Transport:
+        """SMTP when ``NEWSLETTER_SMTP_URL`` is set, otherwise the Maildir outbox."""
+        url = self._smtp_url()
+        if url:
+            return SmtpServer.from_url(url)
+        return MaildirOutbox(self.settings.resolve(self.settings.outbox))
+
+    def _smtp_url(self) -> str:
+        return self.settings.smtp_url.get_secret_value() if self.settings.smtp_url else ""
+
+    def options(self) -> SendOptions:
+        s = self.settings
+        return SendOptions(
+            connections=s.connections if self._smtp_url() else 1,
+            rate=s.rate,
+            retries=s.smtp_retries,
+            retry_delay=s.smtp_retry_delay,
+            max_failures_in_a_row=s.max_failures_in_a_row,
+        )
+
+    def _links(self) -> tuple[LinkBuilder, Greeting]:
+        return LinkBuilder.from_settings(self.settings), self.settings.greeting or Greeting()
+
+    def _recipient(
+        self,
+        links: LinkBuilder,
+        greeting: Greeting,
+        row: AudienceRow,
+        slug: str,
+        msg_id: str,
+    ) -> Recipient:
+        unsubscribe = links.unsubscribe_url(row.id)
+        first = row.first_name
+        values = {
+            "email": row.email,
+            "first_name": first,
+            "greeting": greeting.named.replace("{first_name}", first)
+            if first
+            else greeting.anonymous,
+            "unsubscribe_url": unsubscribe,
+            "preferences_url": links.preferences_url(row.id),
+            "archive_url": links.archive_url(slug),
+            "about_url": links.about_url(),
+        }
+        return Recipient(
+            email=row.email,
+            name=f"{first} {row.last_name}".strip(),
+            message_id=msg_id,
+            values=values,
+            unsubscribe_url=unsubscribe,
+            unsubscribe_mailto=unsubscribe_mailto(self.settings, unsubscribe.rpartition("/")[2]),
+        )
+
+    # Campaigns
+
+    def send_test(self, issue: Issue, recipients: Sequence[str]) -> SendReport:
+        links, greeting = self._links()
+        compiled = self.compile(issue)
+        template = MessageTemplate(compiled, self.settings, subject_prefix="[Test] ")
+        signer = DkimSigner.from_settings(self.settings)
+        transport = self.transport()
+        channel = transport.open()
+        run = secrets.token_hex(4)
+        sent, failures = 0, []
+        try:
+            for address in recipients:
+                known = self.find_by_email(address)
+                row = AudienceRow(
+                    known.id if known else "test",
+                    address,
+                    known.first_name if known else "",
+                    known.last_name if known else "",
+                )
+                msg_id = message_id(f"test.{run}", f"{sent}", template.domain)
+                data = template.render(self._recipient(links, greeting, row, issue.slug, msg_id))
+                if signer is not None:
+                    data = signer.sign(data)
+                status, _, error = deliver_with_retries(
+                    partial(channel.deliver, template.envelope_from, address, data, dot_safe=True),
+                    self.options(),
+                    _never(),
+                )
+                if status is DeliveryStatus.SENT:
+                    sent += 1
+                else:
+                    failures.append(f"{address}: {error}")
+        finally:
+            channel.close()
+        return SendReport(
+            status=SendStatus.SENT if not failures else SendStatus.PARTIAL,
+            campaign=issue.slug,
+            provider=self.name,
+            sent=sent,
+            failed=len(failures),
+            message="; ".join(failures) or f"test copies sent through {transport.description}",
+        )
+
+    def plan_send(self, issue: Issue) -> SendPlan:
+        LinkBuilder.from_settings(self.settings)
+        with self.engine.begin() as connection:
+            campaign = campaigns.get(connection, self.name, issue.slug)
+            campaign_id = campaign.id if campaign else -1
+            audience = deliveries.Audience(campaign_id, issue.topics)
+            remaining = audience.count(connection)
+            done = deliveries.counts(connection, campaign_id) if campaign else {}
+        problems: list[str] = []
+        if (
+            campaign is not None
+            and campaign.state is CampaignState.SENDING
+            and not campaigns.owner_is_gone(campaign, datetime.now(UTC))
+        ):
+            problems.append(f"it is being sent right now by {campaign.owner}")
+        already = done.get(DeliveryStatus.SENT.value, 0)
+        return SendPlan(
+            slug=issue.slug,
+            audience=self.settings.audience.name,
+            recipients=remaining,
+            topics=tuple(issue.topics),
+            problems=tuple(problems),
+            already_sent=already,
+            destination=self.transport().description,
+        )
+
+    def send(
+        self, issue: Issue, *, resend: bool = False, progress: Progress | None = None
+    ) -> SendReport:
+        links, greeting = self._links()
+        signer = DkimSigner.from_settings(self.settings)
+        transport = self.transport()
+        compiled = self.compile(issue)
+        owner = campaigns.this_process()
+        now = datetime.now(UTC)
+        with self.engine.begin() as connection:
+            campaign = self._claim(connection, issue, compiled.content_hash, owner, resend, now)
+            uncertain_now = deliveries.mark_in_flight_uncertain(connection, campaign.id, now)
+            earlier = deliveries.counts(connection, campaign.id).get(DeliveryStatus.SENT.value, 0)
+            audience = deliveries.Audience(campaign.id, issue.topics)
+            total = audience.count(connection)
+        template = MessageTemplate(compiled, self.settings)
+        run_id = f"{issue.slug}.{secrets.token_hex(4)}"
+
+        def recipient(row: AudienceRow, msg_id: str) -> Recipient:
+            return self._recipient(links, greeting, row, issue.slug, msg_id)
+
+        def heartbeat(connection: Connection) -> None:
+            campaigns.heartbeat(connection, campaign.id, owner, datetime.now(UTC))
+
+        with self.engine.connect() as connection:
+            run = SendRun(
+                connection,
+                audience,
+                template,
+                recipient,
+                transport,
+                self.options(),
+                run_id=run_id,
+                signer=signer,
+                heartbeat=heartbeat,
+            )
+            fatal: BaseException | None = None
+            try:
+                result = run.run((lambda done: progress(done, total)) if progress else None)
+            except BaseException as exc:
+                fatal = exc
+            if fatal is not None or result.stopped:
+                end_state = CampaignState.FAILED
+            elif result.interrupted:
+                end_state = CampaignState.SENDING
+            else:
+                end_state = CampaignState.SENT
+            with connection.begin():
+                campaigns.release(connection, campaign.id, owner, end_state, datetime.now(UTC))
+                counts = deliveries.counts(connection, campaign.id)
+                failures_file = self._write_problems(connection, campaign.id, issue.slug)
+                uncertain = deliveries.in_flight_count(connection, campaign.id)
+        if fatal is not None:
+            raise fatal
+        notes = [f"delivered through {transport.description}"]
+        if earlier:
+            notes.append(f"{earlier} sent before this run")
+        if uncertain_now:
+            notes.append(
+                f"{uncertain_now} message(s) were in flight when the last send stopped; "
+                "they were sent again and may arrive twice"
+            )
+        if result.interrupted:
+            notes.append("interrupted: run the same command again to continue")
+        if result.stopped:
+            notes.append(f"{result.stopped}: fix the cause and run the command again")
+        if failures_file is not None:
+            notes.append(f"failed and in-flight recipients are listed in {failures_file}")
+        if end_state is CampaignState.SENT and not result.failed:
+            status = SendStatus.SENT
+        elif result.sent or earlier:
+            status = SendStatus.PARTIAL
+        else:
+            status = SendStatus.FAILED
+        return SendReport(
+            status=status,
+            campaign=issue.slug,
+            provider=self.name,
+            sent=result.sent,
+            failed=result.failed,
+            skipped=result.skipped,
+            uncertain=uncertain,
+            message="\n".join(notes),
+            raw={
+                "sent_before": earlier,
+                "sent_total": counts.get(DeliveryStatus.SENT.value, 0),
+                "failed_total": counts.get(DeliveryStatus.FAILED.value, 0),
+                "problems_file": str(failures_file) if failures_file else None,
+                "state": end_state.value,
+            },
+        )
+
+    def _claim(
+        self,
+        connection: Connection,
+        issue: Issue,
+        content_hash: str,
+        owner: str,
+        resend: bool,
+        now: datetime,
+    ) -> campaigns.Campaign:
+        campaign = campaigns.get_or_create(connection, self.name, issue.slug, issue.subject, now)
+        if campaign.state is CampaignState.SENT:
+            if not resend:
+                raise ProviderError(
+                    f"'{issue.slug}' was already sent; pass --resend to send it to everyone again"
+                )
+            campaigns.reset_for_resend(connection, campaign, now)
+            campaign = campaigns.get(connection, self.name, issue.slug) or campaign
+        if campaign.state is CampaignState.CANCELLED:
+            raise ProviderError(f"'{issue.slug}' was cancelled")
+        partly_sent = campaign.state in (CampaignState.SENDING, CampaignState.FAILED)
+        if partly_sent and campaign.content_hash and campaign.content_hash != content_hash:
+            raise ProviderError(
+                f"{issue.slug}: the issue changed after its send started; restore the file "
+                "to finish the send, or pass --resend to send the new version to everyone"
+            )
+        if not campaigns.claim_for_sending(connection, campaign, owner, content_hash, now):
+            raise ProviderError(
+                f"'{issue.slug}' is being sent right now by {campaign.owner or 'another process'}"
+            )
+        return campaign
+
+    def _write_problems(self, connection: Connection, campaign_id: int, slug: str) -> Path | None:
+        rows = list(deliveries.problems(connection, campaign_id))
+        if not rows:
+            return None
+        folder = self.settings.root / ".newsletter" / "problems"
+        path = folder / f"{slug}.csv"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with path.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["email", "status", "message_id", "error"])
+                writer.writerows(rows)
+        except OSError as exc:
+            raise DeliveryError(f"{path}: cannot write the failure list: {exc.strerror}") from None
+        return path
+
+    # Audience
+
+    def import_members(
+        self,
+        members: Iterable[MemberInput],
+        *,
+        resubscribe: bool = False,
+        source: ChangeSource = ChangeSource.IMPORT,
+    ) -> ImportReport:
+        counts = ImportCounts()
+        rejected: list[RejectedMember] = []
+        known = self.settings.topic_ids
+        batch: dict[str, NewMember] = {}
+        now = datetime.now(UTC)
+
+        def flush() -> None:
+            if batch:
+                with self.engine.begin() as connection:
+                    store.import_batch(
+                        connection,
+                        list(batch.values()),
+                        resubscribe=resubscribe,
+                        source=source.value,
+                        now=now,
+                        counts=counts,
+                    )
+                batch.clear()
+
+        for member in members:
+            unknown = member.topics - known
+            if unknown:
+                rejected.append(
+                    RejectedMember(
+                        member.email, f"unknown topic '{sorted(unknown)[0]}'", member.source_line
+                    )
+                )
+                continue
+            key = store.email_key(member.email)
+            if key in batch:
+                flush()
+            note = f"line {member.source_line}" if member.source_line else ""
+            batch[key] = NewMember(
+                member.email, member.first_name, member.last_name, member.topics, note
+            )
+            if len(batch) >= IMPORT_BATCH:
+                flush()
+        flush()
+        return ImportReport(
+            added=counts.added,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+            kept_unsubscribed=counts.kept_unsubscribed,
+            rejected=tuple(rejected),
+        )
+
+    def members(
+        self, *, status: SubscriberStatus | None = None, topic: str | None = None
+    ) -> Iterator[Subscriber]:
+        return store.iter_members(self.engine, status=status, topic=topic)
+
+    def find_by_email(self, email: str) -> Subscriber | None:
+        with self.engine.connect() as connection:
+            return store.find_by_email(connection, email)
+
+    def get_subscriber(self, subscriber_id: str) -> Subscriber | None:
+        with self.engine.connect() as connection:
+            return store.get(connection, subscriber_id)
+
+    def _set_status(
+        self,
+        subscriber_id: str,
+        status: SubscriberStatus,
+        action: str,
+        source: ChangeSource,
+        note: str,
+    ) -> Subscriber:
+        with self.engine.begin() as connection:
+            store.set_status(
+                connection,
+                subscriber_id,
+                status,
+                action=action,
+                source=source.value,
+                note=note,
+                now=datetime.now(UTC),
+            )
+            subscriber = store.get(connection, subscriber_id)
+        if subscriber is None:
+            raise ProviderError(f"no subscriber with id '{subscriber_id}'")
+        return subscriber
+
+    def unsubscribe(
+        self, subscriber_id: str, *, source: ChangeSource, note: str = ""
+    ) -> Subscriber:
+        return self._set_status(
+            subscriber_id, SubscriberStatus.UNSUBSCRIBED, "unsubscribed", source, note
+        )
+
+    def resubscribe(
+        self, subscriber_id: str, *, source: ChangeSource, note: str = ""
+    ) -> Subscriber:
+        return self._set_status(
+            subscriber_id, SubscriberStatus.SUBSCRIBED, "resubscribed", source, note
+        )
+
+    def set_topics(
+        self, subscriber_id: str, topics: frozenset[str], *, source: ChangeSource
+    ) -> Subscriber:
+        unknown = topics - self.settings.topic_ids
+        if unknown:
+            raise ProviderError(f"unknown topic '{sorted(unknown)[0]}'")
+        with self.engine.begin() as connection:
+            if store.get(connection, subscriber_id) is None:
+                raise ProviderError(f"no subscriber with id '{subscriber_id}'")
+            store.replace_topics(
+                connection,
+                subscriber_id,
+                frozenset(topics),
+                source=source.value,
+                note="",
+                now=datetime.now(UTC),
+            )
+            subscriber = store.get(connection, subscriber_id)
+        assert subscriber is not None
+        return subscriber
+
+
+def _never() -> threading.Event:
+    return threading.Event()

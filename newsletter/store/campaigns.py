@@ -1,0 +1,163 @@
+"""Campaign rows: one per provider and slug. Every state change is one UPDATE that claims
+the row only if it is still in the state the caller saw."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from newsletter.models import CampaignState
+from newsletter.store.tables import campaigns, deliveries
+
+STALE_AFTER = timedelta(minutes=2)
+"""A send on another machine that has not reported for this long is taken to have died."""
+
+CLAIMABLE = (CampaignState.DRAFT.value, CampaignState.SCHEDULED.value, CampaignState.FAILED.value)
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: int
+    slug: str
+    state: CampaignState
+    content_hash: str | None
+    owner: str | None
+    heartbeat_at: datetime | None
+
+
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def get(connection: Connection, provider: str, slug: str) -> Campaign | None:
+    row = connection.execute(
+        select(campaigns).where(campaigns.c.provider == provider, campaigns.c.slug == slug)
+    ).first()
+    if row is None:
+        return None
+    return Campaign(
+        row.id, row.slug, CampaignState(row.state), row.content_hash, row.owner, row.heartbeat_at
+    )
+
+
+def get_or_create(
+    connection: Connection, provider: str, slug: str, subject: str, now: datetime
+) -> Campaign:
+    found = get(connection, provider, slug)
+    if found is not None:
+        return found
+    try:
+        with connection.begin_nested():
+            connection.execute(
+                campaigns.insert().values(
+                    provider=provider,
+                    slug=slug,
+                    state=CampaignState.DRAFT.value,
+                    subject=subject,
+                    updated_at=now,
+                )
+            )
+    except IntegrityError:
+        pass
+    created = get(connection, provider, slug)
+    assert created is not None
+    return created
+
+
+def owner_is_gone(campaign: Campaign, now: datetime) -> bool:
+    """The process named as sending is not running (same machine) or stopped reporting."""
+    if campaign.owner is None:
+        return True
+    host, _, pid = campaign.owner.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    beat = campaign.heartbeat_at
+    if beat is None:
+        return True
+    if beat.tzinfo is None:
+        beat = beat.replace(tzinfo=UTC)
+    return now - beat > STALE_AFTER
+
+
+def claim_for_sending(
+    connection: Connection,
+    campaign: Campaign,
+    owner: str,
+    content_hash: str,
+    now: datetime,
+) -> bool:
+    """Draft, scheduled, failed or abandoned -> sending, owned by ``owner``; one UPDATE."""
+    claimable = [campaigns.c.state.in_(CLAIMABLE)]
+    if campaign.state is CampaignState.SENDING and owner_is_gone(campaign, now):
+        same_owner = (
+            campaigns.c.owner.is_(None)
+            if campaign.owner is None
+            else campaigns.c.owner == campaign.owner
+        )
+        claimable.append(and_(campaigns.c.state == CampaignState.SENDING.value, same_owner))
+    result = connection.execute(
+        update(campaigns)
+        .where(campaigns.c.id == campaign.id, or_(*claimable))
+        .values(
+            state=CampaignState.SENDING.value,
+            owner=owner,
+            heartbeat_at=now,
+            content_hash=content_hash,
+            started_at=func.coalesce(campaigns.c.started_at, now),
+            updated_at=now,
+        )
+    )
+    return result.rowcount == 1
+
+
+def heartbeat(connection: Connection, campaign_id: int, owner: str, now: datetime) -> None:
+    connection.execute(
+        update(campaigns)
+        .where(campaigns.c.id == campaign_id, campaigns.c.owner == owner)
+        .values(heartbeat_at=now)
+    )
+
+
+def release(
+    connection: Connection,
+    campaign_id: int,
+    owner: str,
+    state: CampaignState,
+    now: datetime,
+) -> bool:
+    """Leave the send: ``sent``, ``failed``, or still ``sending`` with no owner (paused)."""
+    finished = now if state is CampaignState.SENT else None
+    result = connection.execute(
+        update(campaigns)
+        .where(
+            campaigns.c.id == campaign_id,
+            campaigns.c.owner == owner,
+            campaigns.c.state == CampaignState.SENDING.value,
+        )
+        .values(state=state.value, owner=None, finished_at=finished, updated_at=now)
+    )
+    return result.rowcount == 1
+
+
+def reset_for_resend(connection: Connection, campaign: Campaign, now: datetime) -> bool:
+    """A sent campaign back to draft with its deliveries cleared, so all get it again."""
+    result = connection.execute(
+        update(campaigns)
+        .where(campaigns.c.id == campaign.id, campaigns.c.state == campaign.state.value)
+        .values(state=CampaignState.DRAFT.value, owner=None, finished_at=None, updated_at=now)
+    )
+    if result.rowcount != 1:
+        return False
+    connection.execute(delete(deliveries).where(deliveries.c.campaign_id == campaign.id))
+    return True

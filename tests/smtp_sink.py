@@ -1,0 +1,83 @@
+"""A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives and can
+answer chosen recipients with errors or drop the connection."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Received:
+    recipients: list[str]
+    data: bytes
+
+
+@dataclass
+class Faults:
+    """Answers per recipient address: a list consumed one per attempt, then accepted."""
+
+    at_rcpt: dict[str, list[str]] = field(default_factory=dict)
+    drop_at_data: dict[str, int] = field(default_factory=dict)
+
+
+class SinkHandler:
+    def __init__(self, keep_data: bool = True) -> None:
+        self.keep_data = keep_data
+        self.messages: list[Received] = []
+        self.counts: Counter[str] = Counter()
+        self.faults = Faults()
+        self.attempts: Counter[str] = Counter()
+        self.on_message = None
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.attempts[address] += 1
+        answers = self.faults.at_rcpt.get(address)
+        if answers:
+            return answers.pop(0)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        for address in envelope.rcpt_tos:
+            if self.faults.drop_at_data.get(address, 0) > 0:
+                self.faults.drop_at_data[address] -= 1
+                server.transport.close()
+                return "421 closing"
+        with self.lock:
+            for address in envelope.rcpt_tos:
+                self.counts[address] += 1
+            if self.keep_data:
+                self.messages.append(Received(list(envelope.rcpt_tos), envelope.original_content))
+        if self.on_message is not None:
+            self.on_message(envelope)
+        return "250 Message accepted"
+
+
+class SmtpSink:
+    def __init__(self, keep_data: bool = True) -> None:
+        self.handler = SinkHandler(keep_data)
+        self.port = free_port()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> SmtpSink:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()

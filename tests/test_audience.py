@@ -1,0 +1,122 @@
+"""``newsletter audience ...`` against the local provider's database."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from newsletter.cli import app
+from newsletter.config import load_settings
+from newsletter.models import SubscriberStatus
+from newsletter.providers.local import LocalProvider
+from newsletter.store import consent
+from newsletter.store.database import open_database
+
+BAD_CSV = """\
+ E-Mail Address ,Given Name,Surname,Interests,Ignored
+ana@example.org,Ana,Silva,events;reviews,x
+not-an-address,Bob,Jones,events,
+,Nobody,Here,,
+cara@example.org,Cara,Nguyen,gardening,
+ANA@Example.org,,,resources,
+dan@example..org,Dan,Ode,,
+"eve@example.org","Eve, Jr.",Stone,"events, resources",
+
+fay@example.org,Fay,Lee,,
+"""
+
+
+def run(*args):
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def provider(project_dir) -> LocalProvider:
+    return LocalProvider(load_settings(project_dir / "newsletter.yaml"))
+
+
+def test_bad_rows_are_listed_with_file_and_line_and_the_rest_imported(project_dir):
+    (project_dir / "people.csv").write_text(BAD_CSV, encoding="utf-8")
+    code, out, err = run("audience", "import", "people.csv")
+    assert code == 1
+    problems = [line for line in err.splitlines() if line.startswith("people.csv:")]
+    assert [line.split(":")[1] for line in problems] == ["3", "4", "5", "7"]
+    assert "people.csv:3: 'not-an-address' is not a valid email address" in problems[0]
+    assert problems[1] == "people.csv:4: no email address"
+    assert problems[2].startswith("people.csv:5: unknown topic 'gardening'")
+    assert "'dan@example..org' is not a valid email address" in problems[3]
+    assert "3 added" in out and "1 duplicate rows merged" in out
+
+    local = provider(project_dir)
+    ana = local.find_by_email("ana@example.org")
+    assert (ana.first_name, ana.last_name) == ("Ana", "Silva")
+    assert ana.topics == {"events", "reviews", "resources"}
+    eve = local.find_by_email("EVE@example.org")
+    assert eve.first_name == "Eve, Jr." and eve.topics == {"events", "resources"}
+    assert local.find_by_email("fay@example.org").topics == frozenset()
+    assert sum(1 for _ in local.members()) == 3
+
+
+def test_reimport_changes_nothing_and_unsubscribed_stay_unsubscribed(project_dir):
+    csv_file = project_dir / "people.csv"
+    csv_file.write_text(
+        "email,first_name,last_name,topics\n"
+        "ana@example.org,Ana,Silva,events\n"
+        "bob@example.org,Bob,Jones,reviews\n",
+        encoding="utf-8",
+    )
+    assert run("audience", "import", str(csv_file))[0] == 0
+    local = provider(project_dir)
+    with open_database(local.settings).connect() as connection:
+        before = consent.history(connection, local.find_by_email("ana@example.org").id)
+
+    code, out, _ = run("audience", "import", str(csv_file))
+    assert code == 0 and "0 added, 0 updated, 2 unchanged" in out
+
+    assert run("audience", "unsubscribe", "bob@example.org", "--note", "by phone")[0] == 0
+    code, out, _ = run("audience", "import", str(csv_file))
+    assert "1 kept unsubscribed" in out
+    bob = local.find_by_email("bob@example.org")
+    assert bob.status is SubscriberStatus.UNSUBSCRIBED
+    code, out, _ = run("audience", "add", "bob@example.org")
+    assert "stays unsubscribed" in out
+    assert local.find_by_email("bob@example.org").status is SubscriberStatus.UNSUBSCRIBED
+
+    with open_database(local.settings).connect() as connection:
+        after = consent.history(connection, local.find_by_email("ana@example.org").id)
+        bob_log = consent.history(connection, bob.id)
+    assert after == before
+    assert [(e.action, e.source) for e in before] == [
+        ("subscribed", "import"),
+        ("topics:events", "import"),
+    ]
+    assert before[0].note == "line 2"
+    assert (bob_log[-1].action, bob_log[-1].source, bob_log[-1].note) == (
+        "unsubscribed",
+        "cli",
+        "by phone",
+    )
+
+    code, out, _ = run("audience", "import", str(csv_file), "--resubscribe")
+    assert "1 updated" in out
+    assert local.find_by_email("bob@example.org").status is SubscriberStatus.SUBSCRIBED
+
+
+def test_list_export_topics_and_add(project_dir, tmp_path):
+    assert (
+        run("audience", "add", "ana@example.org", "--first-name", "Ana", "--topic", "events")[0]
+        == 0
+    )
+    assert run("audience", "add", "bob@example.org", "--topic", "reviews")[0] == 0
+    code, out, _ = run("audience", "list", "--topic", "events")
+    assert out.splitlines() == ["ana@example.org\tAna\tsubscribed\tevents"]
+    code, out, _ = run("audience", "topics")
+    assert "events\t1\tEvents and webinars" in out.splitlines()
+    exported = tmp_path / "out.csv"
+    assert run("audience", "export", str(exported))[0] == 0
+    lines = exported.read_text().splitlines()
+    assert lines[0] == "email,first_name,last_name,topics,status"
+    assert "ana@example.org,Ana,,events,subscribed" in lines
+    code, _, err = run("audience", "add", "not an address")
+    assert code != 0 and "not a valid email address" in err and "Traceback" not in err
+    code, _, err = run("audience", "import", str(tmp_path / "missing.csv"))
+    assert code != 0 and "cannot read" in err

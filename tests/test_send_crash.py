@@ -1,0 +1,99 @@
+"""A send killed with SIGKILL midway resumes: everyone gets the issue, nobody twice
+except the messages that were in flight, which are reported as uncertain and sent again."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import TEST_SECRET
+from smtp_sink import SmtpSink
+from sqlalchemy import text
+
+from newsletter.config import load_settings
+from newsletter.providers.base import MemberInput
+from newsletter.providers.local import LocalProvider
+from newsletter.store.database import open_database
+
+RECIPIENTS = 2000
+CONNECTIONS = 4
+
+
+def send_command(project_dir, sink: SmtpSink) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "NEWSLETTER_SECRET": TEST_SECRET,
+        "NEWSLETTER_SMTP_URL": sink.url,
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from newsletter.cli import main; main()",
+            "send",
+            "campaigns/winter-2026.yaml",
+            "--yes",
+            "--connections",
+            str(CONNECTIONS),
+        ],
+        cwd=project_dir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_sigkill_midway_then_resume_sends_everyone_once(project_dir):
+    settings = load_settings(project_dir / "newsletter.yaml")
+    LocalProvider(settings).import_members(
+        MemberInput(f"r{n:05d}@example.org", f"R{n}", "", frozenset({"events"}))
+        for n in range(RECIPIENTS)
+    )
+    sink = SmtpSink(keep_data=False).start()
+    try:
+        first = send_command(project_dir, sink)
+        deadline = time.monotonic() + 60
+        while sum(sink.handler.counts.values()) < RECIPIENTS // 3:
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "the send did not get going"
+            time.sleep(0.005)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        delivered_before_resume = sum(sink.handler.counts.values())
+        assert delivered_before_resume < RECIPIENTS
+
+        second = send_command(project_dir, sink)
+        out, err = second.communicate(timeout=120)
+        assert second.returncode == 0, err
+    finally:
+        sink.stop()
+
+    reported = int(re.search(r"uncertain (\d+)", out).group(1))
+    print(out, f"delivered before the kill: {delivered_before_resume}")
+    with open_database(settings).connect() as connection:
+        uncertain = {
+            row[0]
+            for row in connection.execute(
+                text(
+                    "SELECT s.email FROM deliveries d JOIN subscribers s"
+                    " ON s.id = d.subscriber_id WHERE d.error LIKE 'in flight%'"
+                )
+            )
+        }
+        query = text("SELECT status, COUNT(*) FROM deliveries GROUP BY status")
+        statuses = {status: count for status, count in connection.execute(query)}
+    counts = sink.handler.counts
+    everyone = {f"r{n:05d}@example.org" for n in range(RECIPIENTS)}
+    assert set(counts) == everyone, "someone was skipped"
+    twice = {address for address, seen in counts.items() if seen > 1}
+    assert twice <= uncertain
+    assert max(counts.values()) <= 2
+    assert reported == len(uncertain) <= CONNECTIONS
+    assert statuses == {"sent": RECIPIENTS}
