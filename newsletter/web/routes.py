@@ -190,6 +190,11 @@ class PreferenceCentre:
         subscriber = await self._blocking(self._unsubscribe, link.subscriber_id, source)
         if subscriber is None:
             return self.not_found()
+        if source is ChangeSource.ONE_CLICK:
+            # A mailbox provider posts this and shows nobody the answer: no resubscribe form.
+            return self.pages.render(
+                "unsubscribed", email=mask_email(subscriber.email), preferences_url="", csrf=""
+            )
         preferences_url, preferences_token = self._preferences_link(subscriber.id)
         return self.pages.render(
             "unsubscribed",

@@ -80,9 +80,16 @@ def test_confirm_page_changes_nothing_until_the_button_is_pressed(server, client
     assert "You are already unsubscribed" in again.text
 
 
+def test_one_click_answer_is_a_short_page_without_forms(server, client):
+    done = client.post(server.unsubscribe_url("sam@example.org"), data=ONE_CLICK)
+    assert "You are unsubscribed" in done.text
+    assert "<form" not in done.text
+
+
 def test_subscribe_again_from_the_unsubscribed_page(server, client):
     url = server.unsubscribe_url("sam@example.org")
-    done = client.post(url, data=ONE_CLICK)
+    page = client.get(url)
+    done = client.post(url, data={"csrf": csrf_from(page.text)})
     action = re.search(r'<form method="post" action="([^"]+)"', done.text)
     assert action is not None
     target = urljoin(url, action.group(1))
@@ -93,7 +100,7 @@ def test_subscribe_again_from_the_unsubscribed_page(server, client):
     assert _status(server, "sam@example.org") is SubscriberStatus.SUBSCRIBED
     sam = server.member("sam@example.org")
     assert [source for _, source in consent_log(server.provider, sam.id)][-2:] == [
-        "one-click",
+        "page",
         "page",
     ]
 
