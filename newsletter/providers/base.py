@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from newsletter.config import Settings
 from newsletter.errors import UnsupportedFeature
-from newsletter.models import Issue, SendReport, Subscriber, SubscriberStatus
+from newsletter.models import CampaignState, Issue, SendReport, Subscriber, SubscriberStatus
 from newsletter.render.compile import CompiledIssue, compile_issue
 from newsletter.render.merge import MergeTags
 
@@ -145,6 +145,10 @@ class Provider(ABC):
         self, issue: Issue, *, resend: bool = False, progress: Progress | None = None
     ) -> SendReport:
         """Send to the audience, exactly once; refuses an issue already sent unless ``resend``."""
+
+    @abstractmethod
+    def campaign_state(self, slug: str) -> CampaignState | None:
+        """What this provider recorded for the issue, or None if it never saw it."""
 
     def schedule(self, issue: Issue, when: datetime) -> SendReport:
         self.require(Capability.SCHEDULE, "schedule a campaign itself")

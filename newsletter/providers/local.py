@@ -86,6 +86,11 @@ class LocalProvider(Provider):
             self._engine.dispose()
             self._engine = None
 
+    def campaign_state(self, slug: str) -> CampaignState | None:
+        with self.engine.connect() as connection:
+            campaign = campaigns.get(connection, self.name, slug)
+        return campaign.state if campaign else None
+
     # Delivery set-up
 
     def transport(self) -> Transport:

@@ -15,7 +15,14 @@ from datetime import UTC, datetime
 from newsletter.config import Settings
 from newsletter.errors import ProviderError
 from newsletter.links import LinkBuilder
-from newsletter.models import Issue, SendReport, SendStatus, Subscriber, SubscriberStatus
+from newsletter.models import (
+    CampaignState,
+    Issue,
+    SendReport,
+    SendStatus,
+    Subscriber,
+    SubscriberStatus,
+)
 from newsletter.providers.base import (
     Capability,
     ChangeSource,
@@ -132,6 +139,9 @@ class MemoryProvider(Provider):
             topics=tuple(issue.topics),
             already_sent=1 if issue.slug in self.sent_issues else 0,
         )
+
+    def campaign_state(self, slug: str) -> CampaignState | None:
+        return CampaignState.SENT if slug in self.sent_issues else None
 
     def send(
         self, issue: Issue, *, resend: bool = False, progress: Progress | None = None

@@ -23,9 +23,9 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError, ProviderError, TokenError
 from newsletter.links import LinkBuilder, Purpose
-from newsletter.models import Subscriber, SubscriberStatus
+from newsletter.models import CampaignState, Subscriber, SubscriberStatus
 from newsletter.providers.base import ChangeSource, Provider
-from newsletter.web.archive import ArchivePages
+from newsletter.web.archive import SLUG, ArchivePages
 from newsletter.web.pages import Pages
 from newsletter.web.security import ARCHIVE_POLICY, PUBLIC_CACHE, CsrfTokens, cross_site
 
@@ -38,6 +38,8 @@ MAX_BODY_BYTES = 64 * 1024
 PROVIDER_THREADS = 4
 """Provider calls at once. SQLite takes one writer at a time (more threads only wait on
 its lock and raise latency); Mailchimp allows ten connections per account."""
+
+PUBLISHED = frozenset({CampaignState.SENDING, CampaignState.SENT})
 
 T = TypeVar("T")
 
@@ -267,18 +269,26 @@ class PreferenceCentre:
     # Public pages
 
     async def archive_page(self, request: Request) -> Response:
+        """Only issues that have gone out (or are going out) have a web version."""
         slug = request.path_params["slug"]
+        html = None
         try:
-            html = await anyio.to_thread.run_sync(self.archive.page, slug)
+            if await self._published(slug):
+                html = await anyio.to_thread.run_sync(self.archive.page, slug)
         except NewsletterError as exc:
             log.warning("archive page for %s cannot be built: %s", slug, exc)
-            html = None
         if html is None:
             return self.pages.render("not_found", status_code=404, what="issue")
         return HTMLResponse(
             html,
             headers={"Content-Security-Policy": ARCHIVE_POLICY, "Cache-Control": PUBLIC_CACHE},
         )
+
+    async def _published(self, slug: str) -> bool:
+        if not SLUG.fullmatch(slug):
+            return False
+        state = await self._blocking(self.provider.campaign_state, slug)
+        return state in PUBLISHED
 
     async def about(self, request: Request) -> Response:
         response = self.pages.render("about")

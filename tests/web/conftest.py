@@ -11,6 +11,7 @@ import httpx
 import pytest
 import uvicorn
 
+from newsletter.campaigns import load_issue
 from newsletter.config import Settings, load_settings
 from newsletter.links import LinkBuilder
 from newsletter.providers import get_provider
@@ -70,6 +71,13 @@ def server(
     provider: Provider,
 ) -> Server:
     return start_server(web_settings, provider)
+
+
+@pytest.fixture
+def published(provider: Provider, web_settings: Settings, example_file: Path) -> str:
+    """The example issue sent (into the outbox for the local provider): it has a web version."""
+    provider.send(load_issue(example_file, web_settings))
+    return load_issue(example_file, web_settings).slug
 
 
 @pytest.fixture

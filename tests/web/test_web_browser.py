@@ -117,7 +117,7 @@ def test_confirm_and_unsubscribe_in_the_browser(server: Server, page):
     assert server.member("sam@example.org").status is SubscriberStatus.SUBSCRIBED
 
 
-def test_public_pages_in_the_browser(server: Server, page):
+def test_public_pages_in_the_browser(server: Server, page, published):
     page.goto(f"{server.base_url}/about")
     _check_accessible(page)
     _shot(page, "about")

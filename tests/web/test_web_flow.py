@@ -171,7 +171,7 @@ def test_unsubscribe_from_everything_then_subscribe_again(server, client):
     assert kim.topics == frozenset({"events", "reviews"})
 
 
-def test_archive_shows_the_issue_without_personal_data(server, client):
+def test_archive_shows_the_issue_without_personal_data(server, client, published):
     response = client.get(f"{server.base_url}/archive/winter-2026")
     assert response.status_code == 200
     html = response.text
@@ -188,7 +188,7 @@ def test_archive_shows_the_issue_without_personal_data(server, client):
     assert "Sam" not in html
 
 
-def test_archive_follows_changes_to_the_campaign_file(server, client, example_file):
+def test_archive_follows_changes_to_the_campaign_file(server, client, example_file, published):
     first = client.get(f"{server.base_url}/archive/winter-2026").text
     text = example_file.read_text()
     example_file.write_text(text.replace("Safer sleep", "Safest sleep"))
@@ -199,7 +199,14 @@ def test_archive_follows_changes_to_the_campaign_file(server, client, example_fi
     assert "Safest sleep" in second
 
 
-def test_archive_only_for_issues_that_exist(server, client):
+def test_an_issue_not_yet_sent_has_no_web_version(server, client, example_file):
+    response = client.get(f"{server.base_url}/archive/winter-2026")
+    assert example_file.exists()
+    assert response.status_code == 404
+    assert "Safer sleep" not in response.text
+
+
+def test_archive_only_for_issues_that_exist(server, client, published):
     for slug in ("no-such-issue", "..%2Fnewsletter", "Winter-2026", "winter-2026.yaml"):
         response = client.get(f"{server.base_url}/archive/{slug}")
         assert response.status_code == 404, slug

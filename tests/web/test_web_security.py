@@ -64,7 +64,7 @@ def test_unsubscribe_token_does_not_open_preferences(server, client):
     assert server.member("sam@example.org").status is SubscriberStatus.SUBSCRIBED
 
 
-def test_get_and_head_never_change_anything(server, client):
+def test_get_and_head_never_change_anything(server, client, published):
     before = (_everyone(server), _all_changes(server))
     for email in ("sam@example.org", "alex@example.org"):
         for url in (server.unsubscribe_url(email), server.preferences_url(email)):
@@ -140,7 +140,7 @@ def test_first_name_with_markup_is_escaped(start_server, web_settings, client):
     assert "&lt;script&gt;alert(&#34;hi&#34;)&lt;/script&gt;&lt;b&gt;Jo" in page.text
 
 
-def test_security_headers_on_every_response(server, client):
+def test_security_headers_on_every_response(server, client, published):
     sam = "sam@example.org"
     responses = {
         "unsubscribe": client.get(server.unsubscribe_url(sam)),

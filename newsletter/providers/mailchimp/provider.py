@@ -268,6 +268,10 @@ class MailchimpProvider(Provider):
             problems=problems,
         )
 
+    def campaign_state(self, slug: str) -> CampaignState | None:
+        record = self.records.get(slug)
+        return record.state if record else None
+
     def send(
         self, issue: Issue, *, resend: bool = False, progress: Progress | None = None
     ) -> SendReport:

@@ -11,7 +11,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from newsletter.errors import StoreError
 from newsletter.models import CampaignState
-from newsletter.store.tables import campaigns, metadata
+from newsletter.store.migrations import migrate
+from newsletter.store.tables import campaigns
 
 PROVIDER = "mailchimp"
 
@@ -32,7 +33,7 @@ class CampaignRecords:
 
     def _ensure_tables(self) -> None:
         if not self._ready:
-            metadata.create_all(self.engine, tables=[campaigns], checkfirst=True)
+            migrate(self.engine)
             self._ready = True
 
     def get(self, slug: str) -> CampaignRecord | None:
