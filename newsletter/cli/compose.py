@@ -31,6 +31,15 @@ class MergeTagStyle(StrEnum):
     mailchimp = "mailchimp"
 
 
+MergeTagsOption = Annotated[
+    MergeTagStyle | None,
+    typer.Option(
+        "--merge-tags",
+        help="Keep the provider's merge tags instead of filling a sample recipient.",
+    ),
+]
+
+
 @app.command()
 def new(
     slug: Annotated[str, typer.Argument(help="Short name of the issue, e.g. 2027-01-briefing.")],
@@ -83,13 +92,7 @@ def validate(
 def render(
     file: Annotated[Path, typer.Argument(help="The campaign file.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write into.")] = Path("build"),
-    merge_tags: Annotated[
-        MergeTagStyle | None,
-        typer.Option(
-            "--merge-tags",
-            help="Keep the provider's merge tags instead of filling a sample recipient.",
-        ),
-    ] = None,
+    merge_tags: MergeTagsOption = None,
     project: ProjectOption = None,
 ) -> None:
     """Render an issue to OUT/SLUG.html, OUT/SLUG.txt and OUT/SLUG.mjml.
@@ -157,13 +160,7 @@ def preview(
     open_browser: Annotated[
         bool, typer.Option("--open/--no-open", help="Open the preview in a web browser.")
     ] = True,
-    merge_tags: Annotated[
-        MergeTagStyle | None,
-        typer.Option(
-            "--merge-tags",
-            help="Keep the provider's merge tags instead of filling a sample recipient.",
-        ),
-    ] = None,
+    merge_tags: MergeTagsOption = None,
     project: ProjectOption = None,
 ) -> None:
     """Serve the rendered issue on 127.0.0.1: desktop and phone widths and the text part.

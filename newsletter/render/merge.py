@@ -10,7 +10,7 @@ import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from markupsafe import Markup, escape
 
@@ -23,15 +23,7 @@ SlotName = Literal[
     "archive_url",
     "about_url",
 ]
-SLOT_NAMES: tuple[SlotName, ...] = (
-    "email",
-    "first_name",
-    "greeting",
-    "unsubscribe_url",
-    "preferences_url",
-    "archive_url",
-    "about_url",
-)
+SLOT_NAMES: tuple[SlotName, ...] = get_args(SlotName)
 
 
 @dataclass(frozen=True)
