@@ -208,7 +208,12 @@ class PreferenceCentre:
     # Preferences
 
     def _preferences(
-        self, link: Link, subscriber: Subscriber, changes: list[str], saved: bool = False
+        self,
+        link: Link,
+        subscriber: Subscriber,
+        changes: list[str],
+        saved: bool = False,
+        just_left: bool = False,
     ) -> HTMLResponse:
         return self.pages.render(
             "preferences",
@@ -219,6 +224,7 @@ class PreferenceCentre:
             csrf=self.csrf.issue(link.token),
             changes=changes,
             saved=saved,
+            just_left=just_left,
         )
 
     async def preferences_page(self, request: Request) -> Response:
@@ -250,6 +256,13 @@ class PreferenceCentre:
         if changed is None:
             return self.not_found()
         before, after = changed
+        just_left = (
+            before.status is SubscriberStatus.SUBSCRIBED
+            and after.status is not SubscriberStatus.SUBSCRIBED
+        )
+        if just_left:
+            # the "you are unsubscribed" box is the confirmation; no second notice
+            return self._preferences(link, after, [], just_left=True)
         return self._preferences(link, after, self._changes(before, after), saved=True)
 
     def _changes(self, before: Subscriber, after: Subscriber) -> list[str]:

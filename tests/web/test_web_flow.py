@@ -155,6 +155,7 @@ def test_unsubscribe_from_everything_then_subscribe_again(server, client):
     off = client.post(url, data={"csrf": csrf_from(page.text), "action": "unsubscribe"})
     assert off.status_code == 200
     assert "You are unsubscribed from everything." in off.text
+    assert "Saved." not in off.text, "one confirmation, not two"
     assert _status(server, "kim@example.org") is SubscriberStatus.UNSUBSCRIBED
 
     shown = client.get(url)
