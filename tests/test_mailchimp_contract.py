@@ -178,10 +178,27 @@ def test_import_1200_members_in_three_calls(mailchimp, recording):
 def test_unsubscribe(mailchimp, recording):
     found = mailchimp.find_by_email("reader@example.org")
     assert found is not None and found.email == "reader@example.org"
-    changed = mailchimp.unsubscribe(found.id, source=ChangeSource.CLI)
+    changed = mailchimp.unsubscribe(found.id, source=ChangeSource.CLI, note="asked by phone")
     assert changed.id == found.id
     (patch,) = recording.calls("PATCH", f"/members/{found.id}")
     assert patch.body == {"status": "unsubscribed"}
+    (note,) = recording.calls("POST", f"/lists/{AUDIENCE}/members/{found.id}/notes")
+    assert note.status == 200
+    assert set(note.body) == {"note"}
+    assert note.body["note"].startswith("Unsubscribed by the newsletter command line at ")
+    assert note.body["note"].endswith("(source: cli). Note: asked by phone")
+
+
+def test_a_topic_change_is_noted(mailchimp, recording):
+    mailchimp.sync_topics()
+    found = mailchimp.find_by_email("reader@example.org")
+    assert found is not None
+    mailchimp.set_topics(found.id, frozenset({"events"}), source=ChangeSource.PAGE)
+    (patch,) = recording.calls("PATCH", f"/members/{found.id}")
+    assert set(patch.body) == {"interests"}
+    (note,) = recording.calls("POST", f"/members/{found.id}/notes")
+    assert "(source: page)." in note.body["note"]
+    assert "Topics now: Events and webinars." in note.body["note"]
 
 
 def test_cli_commands_against_the_mock(project_dir, monkeypatch, prism_url):

@@ -38,6 +38,11 @@ class MailchimpUnreachable(ProviderAPIError):
     """No answer came back (timeout, refused or dropped connection): the outcome is unknown."""
 
 
+def outcome_unknown(error: ProviderAPIError) -> bool:
+    """No answer, or a server error: a write may have happened."""
+    return isinstance(error, MailchimpUnreachable) or (error.status or 0) >= 500
+
+
 def shared_limiter(api_root: str, key: SecretStr, size: int = MAX_IN_FLIGHT) -> threading.Semaphore:
     """One limiter per account and API address, shared by every client in the process."""
     digest = hashlib.sha256(key.get_secret_value().encode()).hexdigest()[:16]

@@ -47,6 +47,8 @@ class FakeMailchimp(httpx.BaseTransport):
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
     campaigns: dict[str, dict[str, Any]] = field(default_factory=dict)
     categories: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Member notes by subscriber hash, oldest first."""
     calls: list[tuple[str, str]] = field(default_factory=list)
     bodies: list[Any] = field(default_factory=list)
     max_in_flight: int = 0
@@ -112,6 +114,8 @@ class FakeMailchimp(httpx.BaseTransport):
             return self._list_members(params)
         if parts[0] == "lists" and len(parts) == 4 and parts[2] == "members":
             return self._member(method, parts[3], body)
+        if parts[0] == "lists" and len(parts) == 5 and parts[2:5:2] == ["members", "notes"]:
+            return self._notes(method, parts[3], body, params)
         if parts[0] == "lists" and len(parts) >= 3 and parts[2] == "interest-categories":
             return self._interests(method, parts[3:], body)
         if parts == ["campaigns"] and method == "POST":
@@ -236,6 +240,35 @@ class FakeMailchimp(httpx.BaseTransport):
                 member["status"] = body["status"]
             member["interests"].update(body.get("interests") or {})
         return httpx.Response(200, json=member)
+
+    def note_texts(self, email: str) -> list[str]:
+        """The notes on one member, oldest first."""
+        return [item["note"] for item in self.notes.get(_hash(email), [])]
+
+    def _notes(
+        self, method: str, member_hash: str, body: Any, params: httpx.QueryParams
+    ) -> httpx.Response:
+        if member_hash not in self.members:
+            return problem(404, "Resource Not Found", "The requested resource could not be found.")
+        kept = self.notes.setdefault(member_hash, [])
+        if method == "POST":
+            text = (body or {}).get("note")
+            if not isinstance(text, str) or not text:
+                return problem(400, "Invalid Resource", "The note must be a non-empty string.")
+            if len(text) > 1000:
+                return problem(400, "Invalid Resource", "A note holds at most 1,000 characters.")
+            item = {
+                "id": next(self._ids),
+                "note": text,
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+            }
+            kept.append(item)
+            return httpx.Response(200, json=item)
+        listed = list(reversed(kept)) if params.get("sort_dir") == "DESC" else list(kept)
+        offset, count = int(params.get("offset", 0)), int(params.get("count", 10))
+        return httpx.Response(
+            200, json={"notes": listed[offset : offset + count], "total_items": len(kept)}
+        )
 
     def _interests(self, method: str, rest: list[str], body: Any) -> httpx.Response:
         if not rest:

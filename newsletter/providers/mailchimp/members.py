@@ -9,7 +9,7 @@ from typing import Any
 from newsletter.config import Settings
 from newsletter.errors import ProviderAPIError, ProviderError
 from newsletter.models import Subscriber, SubscriberStatus
-from newsletter.providers.base import ImportReport, MemberInput, RejectedMember
+from newsletter.providers.base import ChangeSource, ImportReport, MemberInput, RejectedMember
 from newsletter.providers.mailchimp.audience import (
     BATCH_SIZE,
     STATUS_TO_MAILCHIMP,
@@ -22,6 +22,7 @@ from newsletter.providers.mailchimp.audience import (
     to_subscriber,
 )
 from newsletter.providers.mailchimp.client import MAX_IN_FLIGHT, MailchimpClient
+from newsletter.providers.mailchimp.consent import ConsentNote, ConsentNotes, topics_detail
 from newsletter.providers.mailchimp.topics import PAGE_SIZE, InterestGroups
 
 MEMBER_FIELDS = "email_address,status,merge_fields,interests"
@@ -39,6 +40,7 @@ class Members:
         self.path = f"/lists/{audience_id}"
         self.settings = settings
         self.groups = groups
+        self.notes = ConsentNotes(client, audience_id)
         self._emails: dict[str, str] = {}
         """Addresses by subscriber hash, for answers whose own address does not validate."""
 
@@ -172,9 +174,42 @@ class Members:
             raise
         return to_subscriber(answer, self._interests(), known_email=self._emails.get(subscriber_id))
 
-    def set_topics(self, subscriber_id: str, topics: frozenset[str]) -> Subscriber:
+    def _existing(self, subscriber_id: str) -> Subscriber:
+        found = self.get(subscriber_id)
+        if found is None:
+            raise ProviderError(f"no subscriber with id '{subscriber_id}'")
+        return found
+
+    def set_status(
+        self,
+        subscriber_id: str,
+        status: SubscriberStatus,
+        action: str,
+        *,
+        source: ChangeSource,
+        note: str = "",
+    ) -> Subscriber:
+        """Changes the status only when it differs; a change is noted on the member."""
+        before = self._existing(subscriber_id)
+        if before.status is status:
+            return before
+        after = self.change(subscriber_id, {"status": STATUS_TO_MAILCHIMP[status]})
+        self.notes.record(subscriber_id, ConsentNote.now(action, source, note))
+        return after
+
+    def set_topics(
+        self, subscriber_id: str, topics: frozenset[str], *, source: ChangeSource
+    ) -> Subscriber:
+        """Replaces the member's topics when they differ; a change is noted on the member."""
         unknown = topics - self.settings.topic_ids
         if unknown:
             raise ProviderError(f"unknown topic '{sorted(unknown)[0]}'")
+        before = self._existing(subscriber_id)
+        if before.topics == topics:
+            return before
         interests = self.groups.required().interests(topics, all_topics=True)
-        return self.change(subscriber_id, {"interests": interests})
+        after = self.change(subscriber_id, {"interests": interests})
+        names = {topic.id: topic.name for topic in self.settings.topics}
+        detail = topics_detail(before.topics, topics, names)
+        self.notes.record(subscriber_id, ConsentNote.now("Topics changed", source, detail=detail))
+        return after

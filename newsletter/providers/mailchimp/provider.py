@@ -34,7 +34,7 @@ from newsletter.providers.base import (
 )
 from newsletter.providers.mailchimp import campaign as payloads
 from newsletter.providers.mailchimp.audience import InterestMap
-from newsletter.providers.mailchimp.client import MailchimpClient, MailchimpUnreachable
+from newsletter.providers.mailchimp.client import MailchimpClient, outcome_unknown
 from newsletter.providers.mailchimp.members import Members
 from newsletter.providers.mailchimp.records import CampaignRecords
 from newsletter.providers.mailchimp.settings import MailchimpSettings
@@ -328,7 +328,7 @@ class MailchimpProvider(Provider):
                 "POST", f"/campaigns/{remote_id}/actions/{action}", json_body=body, idempotent=False
             )
         except ProviderAPIError as exc:
-            if not _outcome_unknown(exc):
+            if not outcome_unknown(exc):
                 raise
             try:
                 remote = self._campaign(remote_id)
@@ -456,7 +456,7 @@ class MailchimpProvider(Provider):
         resubscribe: bool = False,
         source: ChangeSource = ChangeSource.IMPORT,
     ) -> ImportReport:
-        """Mailchimp keeps its own record of where each change came from."""
+        """No note per member: a note is one call each, and imports go 500 to a call."""
         return self.audience.import_members(members, resubscribe=resubscribe)
 
     def members(
@@ -473,22 +473,22 @@ class MailchimpProvider(Provider):
     def unsubscribe(
         self, subscriber_id: str, *, source: ChangeSource, note: str = ""
     ) -> Subscriber:
-        return self.audience.change(subscriber_id, {"status": "unsubscribed"})
+        """A change is recorded as a note on the Mailchimp member (time, source, note)."""
+        return self.audience.set_status(
+            subscriber_id, SubscriberStatus.UNSUBSCRIBED, "Unsubscribed", source=source, note=note
+        )
 
     def resubscribe(
         self, subscriber_id: str, *, source: ChangeSource, note: str = ""
     ) -> Subscriber:
-        return self.audience.change(subscriber_id, {"status": "subscribed"})
+        return self.audience.set_status(
+            subscriber_id, SubscriberStatus.SUBSCRIBED, "Subscribed again", source=source, note=note
+        )
 
     def set_topics(
         self, subscriber_id: str, topics: frozenset[str], *, source: ChangeSource
     ) -> Subscriber:
-        return self.audience.set_topics(subscriber_id, topics)
-
-
-def _outcome_unknown(error: ProviderAPIError) -> bool:
-    """No answer, or a server error: the action may have happened."""
-    return isinstance(error, MailchimpUnreachable) or (error.status or 0) >= 500
+        return self.audience.set_topics(subscriber_id, topics, source=source)
 
 
 def _remote(item: dict[str, Any]) -> RemoteCampaign:
