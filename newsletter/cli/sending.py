@@ -11,15 +11,14 @@ from newsletter import sending
 from newsletter.audience_file import check_address
 from newsletter.campaigns import load_issue
 from newsletter.cli.app import app
+from newsletter.cli.interrupt import StopSignals
 from newsletter.cli.options import ProjectOption, ProviderOption, settings_for
 from newsletter.cli.progress import ProgressLine
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
-from newsletter.models import SendReport, SendStatus
+from newsletter.models import Issue, SendReport, SendStatus
 from newsletter.providers import get_provider
 from newsletter.providers.base import SendPlan
-
-EXIT_INTERRUPTED = 130
 
 
 @app.command("test")
@@ -81,6 +80,36 @@ def send(
     """
     settings = _with_overrides(settings_for(project), connections, rate)
     issue = load_issue(file, settings)
+    with StopSignals() as stop:
+        try:
+            report = _send(issue, settings, provider_name, yes=yes, dry_run=dry_run, resend=resend)
+        except KeyboardInterrupt:
+            typer.echo(f"interrupted ({stop.name}); run the same command again", err=True)
+            raise typer.Exit(stop.exit_code) from None
+        if report is None:
+            return
+        _summary(report)
+        if report.raw.get("state") == "sending":
+            typer.echo(
+                f"interrupted ({stop.name}): {report.sent:,} sent by this run; "
+                "run the same command again to send the rest",
+                err=True,
+            )
+            raise typer.Exit(stop.exit_code)
+        if report.status is not SendStatus.SENT:
+            raise typer.Exit(1)
+
+
+def _send(
+    issue: Issue,
+    settings: Settings,
+    provider_name: str | None,
+    *,
+    yes: bool,
+    dry_run: bool,
+    resend: bool,
+) -> SendReport | None:
+    """Send (after the confirmation) and return the report; None for a dry run or a no."""
     with get_provider(settings, provider_name) as provider:
         if dry_run:
             result = sending.dry_run(issue, provider)
@@ -89,7 +118,7 @@ def send(
                 f"Dry run: nothing sent. Rendered {len(result.sample)} sample message(s) "
                 f"for: {', '.join(result.sample) or 'nobody'}"
             )
-            return
+            return None
 
         def confirm(plan: SendPlan) -> bool:
             typer.echo(_describe(plan))
@@ -102,18 +131,11 @@ def send(
 
         progress = ProgressLine()
         try:
-            report = sending.send_issue(
+            return sending.send_issue(
                 issue, provider, resend=resend, confirm=confirm, progress=progress
             )
         finally:
             progress.close()
-    if report is None:
-        return
-    _summary(report)
-    if report.raw.get("state") == "sending":
-        raise typer.Exit(EXIT_INTERRUPTED)
-    if report.status is not SendStatus.SENT:
-        raise typer.Exit(1)
 
 
 def _with_overrides(settings: Settings, connections: int | None, rate: float | None) -> Settings:

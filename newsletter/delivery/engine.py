@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from newsletter.delivery.dkim import DkimSigner
 from newsletter.delivery.message import MessageTemplate, Recipient, message_id
@@ -119,7 +119,7 @@ class _Shared:
 class SendRun:
     def __init__(
         self,
-        connection: Connection,
+        engine: Engine,
         audience: Audience,
         template: MessageTemplate,
         recipient_for: RecipientFactory,
@@ -130,7 +130,7 @@ class SendRun:
         signer: DkimSigner | None = None,
         heartbeat: Callable[[Connection], None] | None = None,
     ) -> None:
-        self.connection = connection
+        self.engine = engine
         self.audience = audience
         self.template = template
         self.recipient_for = recipient_for
@@ -148,18 +148,32 @@ class SendRun:
         self._exhausted = False
         self._shared = _Shared()
         self._rate = RateLimiter(options.rate)
-        self._recorder = Recorder(audience, connection)
+
+    @property
+    def result(self) -> RunResult:
+        """The counts so far."""
+        return self._shared.result
 
     def run(self, progress: Callable[[int], None] | None = None) -> RunResult:
-        """Send until the audience is done, a stop, or Ctrl-C; returns the counts."""
+        """Send until the audience is done, a stop, or Ctrl-C; returns the counts.
+
+        Ctrl-C (``KeyboardInterrupt`` in this, the main thread) lets each worker finish
+        and record the message it has in flight, then returns with ``interrupted`` set.
+        """
+        with self.engine.connect() as connection:
+            self.connection = connection
+            self._recorder = Recorder(self.audience, connection)
+            return self._run(progress)
+
+    def _run(self, progress: Callable[[int], None] | None) -> RunResult:
         workers = [
             threading.Thread(target=self._work, name=f"send-{n}", daemon=True)
             for n in range(self.options.connections)
         ]
-        for worker in workers:
-            worker.start()
-        last_beat = time.monotonic()
         try:
+            for worker in workers:
+                worker.start()
+            last_beat = time.monotonic()
             while any(worker.is_alive() for worker in workers):
                 for worker in workers:
                     worker.join(0.1)
@@ -173,7 +187,8 @@ class SendRun:
             self.stop.set()
             self._shared.result.interrupted = True
             for worker in workers:
-                worker.join()
+                if worker.is_alive():
+                    worker.join()
         if progress:
             progress(self._shared.result.done)
         if self._shared.fatal is not None:

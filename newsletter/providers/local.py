@@ -18,7 +18,13 @@ from sqlalchemy import Connection, Engine
 
 from newsletter.config import Greeting, Settings
 from newsletter.delivery.dkim import DkimSigner
-from newsletter.delivery.engine import SendOptions, SendRun, deliver_with_retries
+from newsletter.delivery.engine import (
+    RecipientFactory,
+    RunResult,
+    SendOptions,
+    SendRun,
+    deliver_with_retries,
+)
 from newsletter.delivery.maildir import MaildirOutbox
 from newsletter.delivery.message import (
     MessageTemplate,
@@ -48,6 +54,7 @@ from newsletter.providers.base import (
     RejectedMember,
     SendPlan,
 )
+from newsletter.render.compile import CompiledIssue
 from newsletter.render.merge import LOCAL_TAGS
 from newsletter.store import campaigns, deliveries
 from newsletter.store import subscribers as store
@@ -223,6 +230,10 @@ class LocalProvider(Provider):
         signer = DkimSigner.from_settings(self.settings)
         transport = self.transport()
         compiled = self.compile(issue)
+
+        def recipient(row: AudienceRow, msg_id: str) -> Recipient:
+            return self._recipient(links, greeting, row, issue.slug, msg_id)
+
         owner = campaigns.this_process()
         now = datetime.now(UTC)
         with self.engine.begin() as connection:
@@ -231,43 +242,27 @@ class LocalProvider(Provider):
             earlier = deliveries.counts(connection, campaign.id).get(DeliveryStatus.SENT.value, 0)
             audience = deliveries.Audience(campaign.id, issue.topics)
             total = audience.count(connection)
-        template = MessageTemplate(compiled, self.settings)
-        run_id = f"{issue.slug}.{secrets.token_hex(4)}"
-
-        def recipient(row: AudienceRow, msg_id: str) -> Recipient:
-            return self._recipient(links, greeting, row, issue.slug, msg_id)
-
-        def heartbeat(connection: Connection) -> None:
-            campaigns.heartbeat(connection, campaign.id, owner, datetime.now(UTC))
-
-        with self.engine.connect() as connection:
-            run = SendRun(
-                connection,
-                audience,
-                template,
-                recipient,
-                transport,
-                self.options(),
-                run_id=run_id,
-                signer=signer,
-                heartbeat=heartbeat,
-            )
-            fatal: BaseException | None = None
-            try:
-                result = run.run((lambda done: progress(done, total)) if progress else None)
-            except BaseException as exc:
-                fatal = exc
-            if fatal is not None or result.stopped:
-                end_state = CampaignState.FAILED
-            elif result.interrupted:
-                end_state = CampaignState.SENDING
-            else:
-                end_state = CampaignState.SENT
-            with connection.begin():
-                campaigns.release(connection, campaign.id, owner, end_state, datetime.now(UTC))
-                counts = deliveries.counts(connection, campaign.id)
-                failures_file = self._write_problems(connection, campaign.id, issue.slug)
-                uncertain = deliveries.in_flight_count(connection, campaign.id)
+        fatal: BaseException | None = None
+        run: SendRun | None = None
+        try:
+            run = self._run(issue, compiled, audience, recipient, transport, signer, owner)
+            result = run.run((lambda done: progress(done, total)) if progress else None)
+        except KeyboardInterrupt:
+            result = run.result if run is not None else RunResult()
+            result.interrupted = True
+        except BaseException as exc:
+            fatal, result = exc, RunResult()
+        if fatal is not None or result.stopped:
+            end_state = CampaignState.FAILED
+        elif result.interrupted:
+            end_state = CampaignState.SENDING
+        else:
+            end_state = CampaignState.SENT
+        with self.engine.begin() as connection:
+            campaigns.release(connection, campaign.id, owner, end_state, datetime.now(UTC))
+            counts = deliveries.counts(connection, campaign.id)
+            failures_file = self._write_problems(connection, campaign.id, issue.slug)
+            uncertain = deliveries.in_flight_count(connection, campaign.id)
         if fatal is not None:
             raise fatal
         notes = [f"delivered through {transport.description}"]
@@ -279,7 +274,7 @@ class LocalProvider(Provider):
                 "they were sent again and may arrive twice"
             )
         if result.interrupted:
-            notes.append("interrupted: run the same command again to continue")
+            notes.append("stopped by an interrupt: run the same command again to continue")
         if result.stopped:
             notes.append(f"{result.stopped}: fix the cause and run the command again")
         if failures_file is not None:
@@ -306,6 +301,35 @@ class LocalProvider(Provider):
                 "problems_file": str(failures_file) if failures_file else None,
                 "state": end_state.value,
             },
+        )
+
+    def _run(
+        self,
+        issue: Issue,
+        compiled: CompiledIssue,
+        audience: deliveries.Audience,
+        recipient: RecipientFactory,
+        transport: Transport,
+        signer: DkimSigner | None,
+        owner: str,
+    ) -> SendRun:
+        """The workers for this campaign, built after the claim so that any stop from
+        here on releases the campaign."""
+        campaign_id = audience.campaign_id
+
+        def heartbeat(connection: Connection) -> None:
+            campaigns.heartbeat(connection, campaign_id, owner, datetime.now(UTC))
+
+        return SendRun(
+            self.engine,
+            audience,
+            MessageTemplate(compiled, self.settings),
+            recipient,
+            transport,
+            self.options(),
+            run_id=f"{issue.slug}.{secrets.token_hex(4)}",
+            signer=signer,
+            heartbeat=heartbeat,
         )
 
     def _claim(
