@@ -11,11 +11,11 @@ from newsletter import sending
 from newsletter.audience_file import check_address
 from newsletter.campaigns import load_issue
 from newsletter.cli.app import app
-from newsletter.cli.interrupt import StopSignals
 from newsletter.cli.options import ProjectOption, ProviderOption, settings_for
 from newsletter.cli.progress import ProgressLine
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
+from newsletter.interrupts import StopSignals
 from newsletter.models import Issue, SendReport, SendStatus
 from newsletter.providers import get_provider
 from newsletter.providers.base import SendPlan

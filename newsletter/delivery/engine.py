@@ -154,41 +154,44 @@ class SendRun:
         """The counts so far."""
         return self._shared.result
 
-    def run(self, progress: Callable[[int], None] | None = None) -> RunResult:
-        """Send until the audience is done, a stop, or Ctrl-C; returns the counts.
+    def run(
+        self,
+        progress: Callable[[int], None] | None = None,
+        stop_requested: threading.Event | None = None,
+    ) -> RunResult:
+        """Send until the audience is done, a stop, or ``stop_requested``; returns the counts.
 
-        Ctrl-C (``KeyboardInterrupt`` in this, the main thread) lets each worker finish
-        and record the message it has in flight, then returns with ``interrupted`` set.
+        When ``stop_requested`` is set (Ctrl-C, SIGTERM: see ``newsletter.interrupts``)
+        each worker finishes and records the message it has in flight, and the result
+        comes back with ``interrupted`` set.
         """
         with self.engine.connect() as connection:
             self.connection = connection
             self._recorder = Recorder(self.audience, connection)
-            return self._run(progress)
+            return self._run(progress, stop_requested or threading.Event())
 
-    def _run(self, progress: Callable[[int], None] | None) -> RunResult:
+    def _run(
+        self, progress: Callable[[int], None] | None, stop_requested: threading.Event
+    ) -> RunResult:
         workers = [
             threading.Thread(target=self._work, name=f"send-{n}", daemon=True)
             for n in range(self.options.connections)
         ]
-        try:
-            for worker in workers:
-                worker.start()
-            last_beat = time.monotonic()
-            while any(worker.is_alive() for worker in workers):
-                for worker in workers:
-                    worker.join(0.1)
-                if progress:
-                    progress(self._shared.result.done)
-                if self.heartbeat and time.monotonic() - last_beat > HEARTBEAT_SECONDS:
-                    last_beat = time.monotonic()
-                    with self._db, self.connection.begin():
-                        self.heartbeat(self.connection)
-        except KeyboardInterrupt:
-            self.stop.set()
-            self._shared.result.interrupted = True
-            for worker in workers:
-                if worker.is_alive():
-                    worker.join()
+        for worker in workers:
+            worker.start()
+        last_beat = time.monotonic()
+        while any(worker.is_alive() for worker in workers):
+            if stop_requested.wait(0.1) and not self.stop.is_set():
+                self.stop.set()
+                self._shared.result.interrupted = True
+            if progress:
+                progress(self._shared.result.done)
+            if self.heartbeat and time.monotonic() - last_beat > HEARTBEAT_SECONDS:
+                last_beat = time.monotonic()
+                with self._db, self.connection.begin():
+                    self.heartbeat(self.connection)
+        for worker in workers:
+            worker.join()
         if progress:
             progress(self._shared.result.done)
         if self._shared.fatal is not None:

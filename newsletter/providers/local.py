@@ -35,6 +35,7 @@ from newsletter.delivery.message import (
 from newsletter.delivery.smtp import SmtpServer
 from newsletter.delivery.transport import Transport
 from newsletter.errors import DeliveryError, ProviderError
+from newsletter.interrupts import stop_requests
 from newsletter.links import LinkBuilder
 from newsletter.models import (
     CampaignState,
@@ -234,35 +235,37 @@ class LocalProvider(Provider):
         def recipient(row: AudienceRow, msg_id: str) -> Recipient:
             return self._recipient(links, greeting, row, issue.slug, msg_id)
 
-        owner = campaigns.this_process()
-        now = datetime.now(UTC)
-        with self.engine.begin() as connection:
-            campaign = self._claim(connection, issue, compiled.content_hash, owner, resend, now)
-            uncertain_now = deliveries.mark_in_flight_uncertain(connection, campaign.id, now)
-            earlier = deliveries.counts(connection, campaign.id).get(DeliveryStatus.SENT.value, 0)
-            audience = deliveries.Audience(campaign.id, issue.topics)
-            total = audience.count(connection)
-        fatal: BaseException | None = None
-        run: SendRun | None = None
-        try:
-            run = self._run(issue, compiled, audience, recipient, transport, signer, owner)
-            result = run.run((lambda done: progress(done, total)) if progress else None)
-        except KeyboardInterrupt:
-            result = run.result if run is not None else RunResult()
-            result.interrupted = True
-        except BaseException as exc:
-            fatal, result = exc, RunResult()
-        if fatal is not None or result.stopped:
-            end_state = CampaignState.FAILED
-        elif result.interrupted:
-            end_state = CampaignState.SENDING
-        else:
-            end_state = CampaignState.SENT
-        with self.engine.begin() as connection:
-            campaigns.release(connection, campaign.id, owner, end_state, datetime.now(UTC))
-            counts = deliveries.counts(connection, campaign.id)
-            failures_file = self._write_problems(connection, campaign.id, issue.slug)
-            uncertain = deliveries.in_flight_count(connection, campaign.id)
+        # from the claim to the release, Ctrl-C and SIGTERM stop the send cleanly
+        with stop_requests() as stop_requested:
+            owner = campaigns.this_process()
+            now = datetime.now(UTC)
+            with self.engine.begin() as connection:
+                campaign = self._claim(connection, issue, compiled.content_hash, owner, resend, now)
+                uncertain_now = deliveries.mark_in_flight_uncertain(connection, campaign.id, now)
+                earlier = deliveries.counts(connection, campaign.id).get(
+                    DeliveryStatus.SENT.value, 0
+                )
+                audience = deliveries.Audience(campaign.id, issue.topics)
+                total = audience.count(connection)
+            fatal: Exception | None = None
+            try:
+                run = self._run(issue, compiled, audience, recipient, transport, signer, owner)
+                result = run.run(
+                    (lambda done: progress(done, total)) if progress else None, stop_requested
+                )
+            except Exception as exc:
+                fatal, result = exc, RunResult()
+            if fatal is not None or result.stopped:
+                end_state = CampaignState.FAILED
+            elif result.interrupted:
+                end_state = CampaignState.SENDING
+            else:
+                end_state = CampaignState.SENT
+            with self.engine.begin() as connection:
+                campaigns.release(connection, campaign.id, owner, end_state, datetime.now(UTC))
+                counts = deliveries.counts(connection, campaign.id)
+                failures_file = self._write_problems(connection, campaign.id, issue.slug)
+                uncertain = deliveries.in_flight_count(connection, campaign.id)
         if fatal is not None:
             raise fatal
         notes = [f"delivered through {transport.description}"]
