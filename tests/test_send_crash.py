@@ -3,15 +3,12 @@ except the messages that were in flight, which are reported as uncertain and sen
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
-from conftest import TEST_SECRET
+from send_process import CONNECTIONS, send_command
 from smtp_sink import SmtpSink
 from sqlalchemy import text
 
@@ -21,32 +18,6 @@ from newsletter.providers.local import LocalProvider
 from newsletter.store.database import open_database
 
 RECIPIENTS = 2000
-CONNECTIONS = 4
-
-
-def send_command(project_dir, sink: SmtpSink) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "NEWSLETTER_SECRET": TEST_SECRET,
-        "NEWSLETTER_SMTP_URL": sink.url,
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from newsletter.cli import main; main()",
-            "send",
-            "campaigns/winter-2026.yaml",
-            "--yes",
-            "--connections",
-            str(CONNECTIONS),
-        ],
-        cwd=project_dir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 @pytest.mark.slow

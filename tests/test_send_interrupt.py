@@ -5,15 +5,12 @@ stderr, and running the same command again sends to everyone left, nobody twice.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import TEST_SECRET
+from send_process import send_command
 from smtp_sink import SmtpSink
 from sqlalchemy import text
 
@@ -23,31 +20,8 @@ from newsletter.providers.local import LocalProvider
 from newsletter.store.database import open_database
 
 RECIPIENTS = 1200
-CONNECTIONS = 4
 FIRST_RATE = 400
 """Messages a second for the run that gets interrupted, so the signal lands midway."""
-
-
-def send_command(project_dir: Path, sink: SmtpSink, *extra: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "NEWSLETTER_SECRET": TEST_SECRET, "NEWSLETTER_SMTP_URL": sink.url}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "newsletter",
-            "send",
-            "campaigns/winter-2026.yaml",
-            "--yes",
-            "--connections",
-            str(CONNECTIONS),
-            *extra,
-        ],
-        cwd=project_dir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def stored(project_dir: Path) -> tuple[dict[str, str], tuple[str, str | None]]:
