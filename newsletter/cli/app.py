@@ -10,6 +10,22 @@ from typer.core import TyperGroup
 
 from newsletter.errors import CampaignError, NewsletterError
 
+HELP_ORDER = (
+    "new",
+    "validate",
+    "render",
+    "preview",
+    "test",
+    "send",
+    "push",
+    "schedule",
+    "unschedule",
+    "report",
+    "audience",
+    "serve",
+)
+"""The order ``--help`` lists commands in: the order an issue goes through them."""
+
 
 class NewsletterGroup(TyperGroup):
     """Turns a ``NewsletterError`` into its message on stderr and its exit code.
@@ -17,6 +33,10 @@ class NewsletterGroup(TyperGroup):
     A ``CampaignError`` is already one ``FILE:LINE:COL: field: message`` line per problem
     and is printed as it is; any other error is one line starting ``error:``.
     """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        rank = {name: index for index, name in enumerate(HELP_ORDER)}
+        return sorted(super().list_commands(ctx), key=lambda name: rank.get(name, len(rank)))
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
