@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from typer.testing import CliRunner
+from waiting import wait_for
 
 from newsletter.campaigns import load_issue
 from newsletter.cli import app
@@ -220,16 +220,6 @@ def test_preview_on_a_busy_port_is_one_line(example_file):
     assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}")
 
 
-def _wait_for(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail("timed out waiting for the preview to change")
-
-
 @pytest.fixture
 def preview_process(project_dir, example_file):
     process = subprocess.Popen(
@@ -274,13 +264,13 @@ def test_preview_serves_and_follows_the_files(preview_process, project_dir, exam
 
         original = example_file.read_text()
         example_file.write_text(original.replace("Practice Briefing", "Practice Bulletin"))
-        second = _wait_for(lambda: _changed(client, first["version"]))
+        second = wait_for(lambda: _changed(client, first["version"]))
         assert second["errors"] == []
         assert "Practice Bulletin" in client.get("/email.html").text
         assert client.get("/email.txt").text.startswith("Practice Bulletin – Winter 2026\n")
 
         example_file.write_text(original.replace("subject:", "subjet:"))
-        broken = _wait_for(lambda: _changed(client, second["version"]))
+        broken = wait_for(lambda: _changed(client, second["version"]))
         assert (
             f"{example_file}:2:1: subjet: unknown field 'subjet'; did you mean 'subject'?"
             in (broken["errors"])
@@ -291,12 +281,12 @@ def test_preview_serves_and_follows_the_files(preview_process, project_dir, exam
         assert "This file has problems" in client.get("/").text
 
         example_file.write_text(original)
-        fixed = _wait_for(lambda: _changed(client, broken["version"]))
+        fixed = wait_for(lambda: _changed(client, broken["version"]))
         assert fixed["errors"] == []
 
         footer = project_dir / "templates" / "footer.mjml.j2"
         footer.write_text(footer.read_text().replace("Why did I get this?", "Why this email?"))
-        _wait_for(lambda: _changed(client, fixed["version"]))
+        wait_for(lambda: _changed(client, fixed["version"]))
         assert "Why this email?" in client.get("/email.html").text
 
 

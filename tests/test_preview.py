@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 import pytest
+from waiting import wait_for
 
 from newsletter.preview import PreviewServer, PreviewSource, bind
 
@@ -23,26 +23,16 @@ def server(project_dir, example_file):
     assert not thread.is_alive()
 
 
-def _until(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    pytest.fail("the preview did not change")
-
-
 def test_project_file_problems_show_and_clear(server, project_dir):
     project = project_dir / "newsletter.yaml"
     good = project.read_text()
     with httpx.Client(base_url=server.url, timeout=5) as client:
-        _until(lambda: _ready(client))
+        wait_for(lambda: _ready(client))
         first = client.get("/version").json()
         assert first["errors"] == [] and first["html_bytes"] > 10_000
 
         project.write_text(good.replace("public_url: https://", "public_url: http://"))
-        broken = _until(lambda: _state_after(client, first["version"]))
+        broken = wait_for(lambda: _state_after(client, first["version"]))
         line = good.splitlines().index("public_url: https://news.example.org") + 1
         assert broken["errors"] == [
             f"{project}:{line}:13: public_url: 'http://news.example.org' "
@@ -52,7 +42,7 @@ def test_project_file_problems_show_and_clear(server, project_dir):
         assert "public_url" in client.get("/").text
 
         project.write_text(good.replace("Northmoor Child Safety Partnership", "Eastmoor Trust"))
-        fixed = _until(lambda: _state_after(client, broken["version"]))
+        fixed = wait_for(lambda: _state_after(client, broken["version"]))
         assert fixed["errors"] == []
         assert "Eastmoor Trust" in client.get("/email.html").text
 

@@ -16,14 +16,9 @@ from newsletter.cli.options import ProjectOption, ProviderOption, settings_for
 from newsletter.config import Settings
 from newsletter.errors import ConfigError, UnsupportedFeature
 from newsletter.providers import get_provider
-from newsletter.providers.base import Provider
 from newsletter.providers.mailchimp import MailchimpProvider
 
 FileArgument = Annotated[Path, typer.Argument(help="The campaign file.")]
-
-
-def _provider(settings: Settings, name: str | None) -> Provider:
-    return get_provider(settings, name)
 
 
 def _mailchimp(settings: Settings, name: str | None, doing: str) -> MailchimpProvider:
@@ -80,7 +75,7 @@ def schedule(
     """
     settings = settings_for(project)
     issue = load_issue(file, settings)
-    with _provider(settings, provider) as chosen:
+    with get_provider(settings, provider) as chosen:
         report = chosen.schedule(issue, _parse_time(at, settings))
     typer.echo(report.message or f"Scheduled '{issue.slug}'.")
 
@@ -95,7 +90,7 @@ def unschedule(
     """
     settings = settings_for(project)
     issue = load_issue(file, settings)
-    with _provider(settings, provider) as chosen:
+    with get_provider(settings, provider) as chosen:
         chosen.unschedule(issue)
     typer.echo(f"'{issue.slug}' is not scheduled.")
 
@@ -110,7 +105,7 @@ def report(
     """
     settings = settings_for(project)
     issue = load_issue(file, settings)
-    with _provider(settings, provider) as chosen:
+    with get_provider(settings, provider) as chosen:
         result = chosen.report(issue)
 
     def show(value: int | None) -> str:
