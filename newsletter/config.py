@@ -130,12 +130,27 @@ class Settings(BaseSettings):
     outbox: Path = Path("outbox")
     connections: int = Field(default=4, ge=1, le=64, description="SMTP connections in parallel")
     rate: float | None = Field(default=None, gt=0, description="messages per second, at most")
-    smtp_retries: int = Field(default=4, ge=0, le=20, description="tries after a 4xx answer")
+    smtp_retries: int = Field(
+        default=4, ge=0, le=20, description="tries after a 4xx answer about a recipient"
+    )
     smtp_retry_delay: float = Field(
         default=2.0, ge=0, description="seconds before the first retry; doubled each time"
     )
+    smtp_timeout: float = Field(
+        default=30.0,
+        ge=1,
+        le=600,
+        description="seconds any one exchange with the SMTP server may take",
+    )
+    smtp_give_up_after: float = Field(
+        default=60.0,
+        ge=0,
+        description="seconds a send keeps reconnecting to a failing SMTP server before it stops",
+    )
     max_failures_in_a_row: int = Field(
-        default=50, ge=1, description="a send stops after this many failed recipients in a row"
+        default=50,
+        ge=1,
+        description="a send stops after this many recipients in a row did not get the message",
     )
     dkim_selector: str | None = None
     dkim_domain: str | None = None

@@ -229,9 +229,16 @@ class SendStatus(StrEnum):
     """What happened to one send request, from any provider."""
 
     SENT = "sent"
+    """The campaign went out; nobody was refused or is waiting for a retry."""
     QUEUED = "queued"
     SCHEDULED = "scheduled"
     PARTIAL = "partial"
+    """The campaign went out, but some recipients failed or were deferred."""
+    STOPPED = "stopped"
+    """The send stopped short (the relay went away, failures in a row, messages that got
+    no answer) and is resumed by running it again."""
+    INTERRUPTED = "interrupted"
+    """Ctrl-C or SIGTERM stopped the send; run it again to continue."""
     FAILED = "failed"
     REFUSED = "refused"
 
@@ -242,7 +249,14 @@ class SendReport(_Model):
     provider: str
     sent: int = 0
     failed: int = 0
+    deferred: int = 0
     skipped: int = 0
     uncertain: int = 0
+    pending: int = 0
+    """Recipients still to send to when the send ended."""
+    state: CampaignState | None = None
+    """The campaign's state afterwards, where the provider records one."""
+    problem: str | None = None
+    """Why the send stopped short, in one line."""
     message: str = ""
     raw: dict[str, Any] = {}

@@ -19,9 +19,9 @@ from newsletter.providers.memory import MemoryProvider
 DRY_RUN_SAMPLE = 20
 
 
-def plan(issue: Issue, provider: Provider) -> SendPlan:
+def plan(issue: Issue, provider: Provider, *, retry_failed: bool = False) -> SendPlan:
     provider.require(Capability.SEND, "send a campaign")
-    return provider.plan_send(issue)
+    return provider.plan_send(issue, retry_failed=retry_failed)
 
 
 def send_issue(
@@ -29,16 +29,28 @@ def send_issue(
     provider: Provider,
     *,
     resend: bool = False,
+    retry_failed: bool = False,
     confirm: Callable[[SendPlan], bool] | None = None,
     progress: Progress | None = None,
 ) -> SendReport | None:
     """Plan, ask ``confirm`` (None: no question), then send; None when not confirmed."""
-    planned = plan(issue, provider)
+    planned = plan(issue, provider, retry_failed=retry_failed)
     if planned.problems:
         raise ProviderError(f"'{issue.slug}' cannot be sent: {'; '.join(planned.problems)}")
+    if planned.finished and not (resend or retry_failed):
+        raise ProviderError(already_sent(planned))
     if confirm is not None and not confirm(planned):
         return None
-    return provider.send(issue, resend=resend, progress=progress)
+    return provider.send(issue, resend=resend, retry_failed=retry_failed, progress=progress)
+
+
+def already_sent(planned: SendPlan) -> str:
+    hint = (
+        f"; {planned.deferred:,} deferred recipient(s) can be tried again with --retry-failed"
+        if planned.deferred
+        else ""
+    )
+    return f"'{planned.slug}' was already sent; pass --resend to send it to everyone again{hint}"
 
 
 def send_test(issue: Issue, provider: Provider, recipients: Sequence[str]) -> SendReport:
@@ -53,9 +65,10 @@ class DryRun:
     sample: list[str]
 
 
-def dry_run(issue: Issue, provider: Provider) -> DryRun:
+def dry_run(issue: Issue, provider: Provider, *, resend: bool = False) -> DryRun:
     """Who would receive the issue, with a sample rendered through the in-memory provider;
-    nothing is sent and nothing is recorded."""
+    nothing is sent and nothing is recorded. An issue already sent renders no sample
+    (nobody would receive it) unless ``resend``."""
     planned = plan(issue, provider)
     wanted = set(issue.topics)
     audience = (
@@ -63,7 +76,8 @@ def dry_run(issue: Issue, provider: Provider) -> DryRun:
         for member in provider.members(status=SubscriberStatus.SUBSCRIBED)
         if not wanted or wanted & member.topics
     )
+    size = DRY_RUN_SAMPLE if resend else min(DRY_RUN_SAMPLE, planned.recipients)
     memory = MemoryProvider(provider.settings)
-    memory.subscribers = {m.id: m for m in itertools.islice(audience, DRY_RUN_SAMPLE)}
+    memory.subscribers = {m.id: m for m in itertools.islice(audience, size)}
     report = memory.send(issue)
     return DryRun(planned, report, [message.to for message in memory.sent])

@@ -35,7 +35,7 @@ def test_send_asks_then_sends_and_refuses_a_second_time(
 
     code, out, err = run(monkeypatch, smtp_sink, "send", str(example_file), "--yes")
     assert code == 0, err
-    assert "sent 2, failed 0, skipped 0, uncertain 0" in out
+    assert "sent 2, failed 0, deferred 0, skipped 0, uncertain 0" in out
     assert sorted(smtp_sink.handler.counts) == ["ana@example.org", "bob@example.org"]
 
     code, _, err = run(monkeypatch, smtp_sink, "send", str(example_file), "--yes")

@@ -15,7 +15,7 @@ from newsletter.campaigns import load_issue
 from newsletter.config import load_settings
 from newsletter.errors import ProviderError
 from newsletter.links import LinkSigner, Purpose
-from newsletter.models import SendStatus, SubscriberStatus
+from newsletter.models import CampaignState, SendStatus, SubscriberStatus
 from newsletter.providers.base import ChangeSource, MemberInput
 from newsletter.providers.local import LocalProvider
 from newsletter.store import consent
@@ -161,19 +161,39 @@ def test_faults_per_recipient(project_dir, example_file, smtp_sink):
     counts = smtp_sink.handler.counts
     assert counts["member0001@example.org"] == 0
     assert counts["member0003@example.org"] == 0
-    for n in (0, 2, 4, 5, 6, 7, 8, 9, 10, 11):
+    assert counts["member0005@example.org"] == 0  # taken, then the connection dropped
+    for n in (0, 2, 4, 6, 7, 8, 9, 10, 11):
         assert counts[f"member{n:04d}@example.org"] == 1, n
     assert smtp_sink.handler.attempts["member0001@example.org"] == 1
     assert smtp_sink.handler.attempts["member0003@example.org"] == 3  # first try + 2 retries
-    assert (report.sent, report.failed, report.skipped, report.uncertain) == (10, 2, 0, 0)
-    assert report.status is SendStatus.PARTIAL
+    assert (report.sent, report.failed, report.deferred, report.uncertain) == (9, 1, 1, 1)
+    assert report.status is SendStatus.STOPPED
+    assert report.state is CampaignState.SENDING and report.pending == 1
     problems = Path(report.raw["problems_file"]).read_text().splitlines()
     assert problems[0] == "email,status,message_id,error"
     rows = sorted(problems[1:])
     assert rows[0].startswith("member0001@example.org,failed,") and "550" in rows[0]
-    assert rows[1].startswith("member0003@example.org,failed,") and "451" in rows[1]
-    with pytest.raises(ProviderError, match="already sent"):
+    assert rows[1].startswith("member0003@example.org,deferred,") and "451" in rows[1]
+    assert rows[2].startswith("member0005@example.org,uncertain,")
+
+    resumed = provider.send(issue)
+    assert (resumed.sent, resumed.pending, resumed.state) == (1, 0, CampaignState.SENT)
+    assert counts["member0005@example.org"] == 1
+    assert resumed.status is SendStatus.PARTIAL
+    with pytest.raises(ProviderError, match=r"already sent.*1 deferred.*--retry-failed"):
         provider.send(issue)
+
+    still_refused = provider.send(issue, retry_failed=True)
+    assert (still_refused.sent, still_refused.deferred) == (0, 1)
+    assert "1 recipient(s) deferred" in still_refused.message
+    assert still_refused.state is CampaignState.SENT  # those who got it keep it sent
+
+    faults.at_rcpt["member0003@example.org"].clear()
+    retried = provider.send(issue, retry_failed=True)
+    assert (retried.sent, retried.failed, retried.state) == (1, 0, CampaignState.SENT)
+    assert counts["member0003@example.org"] == 1
+    assert counts["member0001@example.org"] == 0
+    assert max(counts.values()) == 1
 
 
 def test_too_many_failures_in_a_row_stop_the_send_and_it_resumes(
@@ -189,13 +209,13 @@ def test_too_many_failures_in_a_row_stop_the_send_and_it_resumes(
 
     first = provider.send(issue)
     assert (first.sent, first.failed) == (2, 3)
-    assert first.raw["state"] == "failed"
-    assert "in a row" in first.message
+    assert first.state is CampaignState.FAILED
+    assert "in a row" in first.message and "in a row" in first.problem
 
     second = provider.send(issue)
     assert second.sent == 5
     assert second.raw["sent_before"] == 2
-    assert second.raw["state"] == "sent"
+    assert second.state is CampaignState.SENT
     assert all(smtp_sink.handler.counts[a] == 0 for a in refused)
     assert sum(smtp_sink.handler.counts.values()) == 7
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -60,6 +61,14 @@ def send(
     resend: Annotated[
         bool, typer.Option("--resend", help="Send an issue that was already sent, to everyone.")
     ] = False,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="Send only to recipients deferred by temporary refusals (4xx), "
+            "never to anyone refused for good or already sent to.",
+        ),
+    ] = False,
     connections: Annotated[
         int | None,
         typer.Option(min=1, max=64, help="SMTP connections in parallel (default 4)."),
@@ -73,46 +82,58 @@ def send(
     """Send an issue to every subscribed member who chose one of its topics, exactly once.
 
     Shows the audience size and asks to confirm (--yes skips the question). If a send
-    stops (Ctrl-C, a crash, too many failures), run the same command again: it
+    stops (Ctrl-C, a crash, the SMTP server going away), run the same command again: it
     continues where it stopped and nobody recorded as sent gets a second copy.
 
     Example: newsletter send campaigns/winter-2026.yaml --connections 4 --rate 20
     """
+    if resend and retry_failed:
+        raise ConfigError("--resend and --retry-failed cannot be used together")
     settings = _with_overrides(settings_for(project), connections, rate)
     issue = load_issue(file, settings)
+    choice = _Choice(yes=yes, dry_run=dry_run, resend=resend, retry_failed=retry_failed)
     with StopSignals() as stop:
         try:
-            report = _send(issue, settings, provider_name, yes=yes, dry_run=dry_run, resend=resend)
+            report = _send(issue, settings, provider_name, choice)
         except KeyboardInterrupt:
             typer.echo(f"interrupted ({stop.name}); run the same command again", err=True)
             raise typer.Exit(stop.exit_code) from None
         if report is None:
             return
         _summary(report)
-        if report.raw.get("state") == "sending":
+        if report.status is SendStatus.INTERRUPTED:
             typer.echo(
                 f"interrupted ({stop.name}): {report.sent:,} sent by this run; "
                 "run the same command again to send the rest",
                 err=True,
             )
             raise typer.Exit(stop.exit_code)
+        if report.status is SendStatus.STOPPED:
+            typer.echo(f"{report.campaign}: stopped: {report.problem}", err=True)
+            raise typer.Exit(EXIT_TRY_AGAIN_LATER)
         if report.status is not SendStatus.SENT:
             raise typer.Exit(1)
 
 
+EXIT_TRY_AGAIN_LATER = 75
+"""``EX_TEMPFAIL`` from sysexits.h: the send stopped short and running it again continues."""
+
+
+@dataclass(frozen=True)
+class _Choice:
+    yes: bool
+    dry_run: bool
+    resend: bool
+    retry_failed: bool
+
+
 def _send(
-    issue: Issue,
-    settings: Settings,
-    provider_name: str | None,
-    *,
-    yes: bool,
-    dry_run: bool,
-    resend: bool,
+    issue: Issue, settings: Settings, provider_name: str | None, choice: _Choice
 ) -> SendReport | None:
     """Send (after the confirmation) and return the report; None for a dry run or a no."""
     with get_provider(settings, provider_name) as provider:
-        if dry_run:
-            result = sending.dry_run(issue, provider)
+        if choice.dry_run:
+            result = sending.dry_run(issue, provider, resend=choice.resend)
             typer.echo(_describe(result.plan))
             typer.echo(
                 f"Dry run: nothing sent. Rendered {len(result.sample)} sample message(s) "
@@ -122,17 +143,22 @@ def _send(
 
         def confirm(plan: SendPlan) -> bool:
             typer.echo(_describe(plan))
-            if resend and plan.already_sent:
+            if choice.resend and plan.already_sent:
                 typer.echo(f"--resend: the {plan.already_sent:,} who received it get it again")
-            elif plan.recipients == 0 and not plan.already_sent:
-                typer.echo("Nobody to send to: no subscribed member chose the issue's topics.")
+            elif plan.recipients == 0 and not (choice.resend and plan.finished):
+                typer.echo(_nobody(plan, choice.retry_failed))
                 return False
-            return yes or typer.confirm("Send now?", default=False)
+            return choice.yes or typer.confirm("Send now?", default=False)
 
         progress = ProgressLine()
         try:
             return sending.send_issue(
-                issue, provider, resend=resend, confirm=confirm, progress=progress
+                issue,
+                provider,
+                resend=choice.resend,
+                retry_failed=choice.retry_failed,
+                confirm=confirm,
+                progress=progress,
             )
         finally:
             progress.close()
@@ -152,15 +178,29 @@ def _describe(plan: SendPlan) -> str:
     lines = [f"'{plan.slug}' goes to {plan.recipients:,} member(s) of {plan.audience}{topics}"]
     if plan.already_sent:
         lines.append(f"{plan.already_sent:,} already received it and are not counted")
+    if plan.deferred:
+        lines.append(f"{plan.deferred:,} deferred by temporary refusals (--retry-failed)")
     if plan.destination:
         lines.append(f"Messages go to {plan.destination}")
     return "\n".join(lines)
 
 
+def _nobody(plan: SendPlan, retry_failed: bool) -> str:
+    if retry_failed:
+        return "Nobody to retry: no recipient of this issue is deferred."
+    return "Nobody to send to: no subscribed member chose the issue's topics."
+
+
 def _summary(report: SendReport) -> None:
-    typer.echo(
-        f"{report.campaign}: sent {report.sent:,}, failed {report.failed:,}, "
-        f"skipped {report.skipped:,}, uncertain {report.uncertain:,}"
-    )
+    counts = [
+        f"sent {report.sent:,}",
+        f"failed {report.failed:,}",
+        f"deferred {report.deferred:,}",
+        f"skipped {report.skipped:,}",
+        f"uncertain {report.uncertain:,}",
+    ]
+    if report.pending:
+        counts.append(f"still to send {report.pending:,}")
+    typer.echo(f"{report.campaign}: {', '.join(counts)}")
     for note in filter(None, report.message.splitlines()):
         typer.echo(f"  {note}")

@@ -4,32 +4,44 @@ Each worker owns one channel (an SMTP connection or the outbox). Per recipient i
 database transaction, records the previous recipient's outcome and claims the next
 (see ``store.deliveries``), so at most one message per connection is ever in flight
 without a record. Recipients are read from the database a page at a time.
+
+What a failure does depends on whose it is (see ``transport``):
+
+- the recipient's: a 5xx fails them for good; a 4xx is tried again a few times, then
+  the recipient is *deferred* (``send --retry-failed`` tries again later);
+- the relay's, before it had the message (refused connection, timeout, drop, 421): the
+  recipient stays pending and the worker reconnects, at once and then with growing
+  pauses; once no message has gone through for ``give_up_after`` seconds the whole run
+  stops, leaving everyone not yet sent to pending for the next run;
+- the relay's, after the final ``.``: the message may have arrived, so it is recorded
+  *uncertain* and never sent again in this run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import secrets
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 
 from sqlalchemy import Connection, Engine
 
 from newsletter.delivery.dkim import DkimSigner
 from newsletter.delivery.message import MessageTemplate, Recipient, message_id
 from newsletter.delivery.transport import (
+    Channel,
     ConnectionLost,
     PermanentFailure,
+    ReplyLost,
     TemporaryFailure,
     Transport,
 )
 from newsletter.errors import DeliveryError
 from newsletter.store.deliveries import (
-    SENT_AGAIN,
     Audience,
     AudienceRow,
     DeliveryStatus,
@@ -39,6 +51,9 @@ from newsletter.store.deliveries import (
 
 PAGE = 500
 HEARTBEAT_SECONDS = 10.0
+TICK = 0.1
+"""How often the coordinating thread reports progress and looks for a stop request."""
+MAX_RECONNECT_PAUSE = 10.0
 
 RecipientFactory = Callable[[AudienceRow, str], Recipient]
 """Builds the recipient's values and links, given the row and its Message-ID."""
@@ -49,7 +64,10 @@ class SendOptions:
     connections: int = 4
     rate: float | None = None
     retries: int = 4
+    """Tries after a 4xx about the recipient, before it is deferred."""
     retry_delay: float = 2.0
+    give_up_after: float = 60.0
+    """Seconds without a message going through, while the relay fails, before stopping."""
     max_failures_in_a_row: int = 50
 
 
@@ -57,14 +75,18 @@ class SendOptions:
 class RunResult:
     sent: int = 0
     failed: int = 0
+    deferred: int = 0
+    uncertain: int = 0
     skipped: int = 0
     interrupted: bool = False
+    relay_down: str | None = None
+    """Why the relay was given up on, or None."""
     stopped: str | None = None
-    """Why the send stopped early (too many failures, a delivery error), or None."""
+    """Why the send stopped on the recipients' failures, or None."""
 
     @property
     def done(self) -> int:
-        return self.sent + self.failed + self.skipped
+        return self.sent + self.failed + self.deferred + self.uncertain + self.skipped
 
 
 class RateLimiter:
@@ -86,27 +108,141 @@ class RateLimiter:
             stop.wait(slot - now)
 
 
-def deliver_with_retries(
-    deliver: Callable[[], None],
-    options: SendOptions,
-    stop: threading.Event,
-) -> tuple[DeliveryStatus | None, int, str | None]:
-    """(status, attempts, error); status None means not delivered and safe to try later."""
-    delay = options.retry_delay
-    attempts = 0
-    while True:
-        attempts += 1
-        try:
-            deliver()
-            return DeliveryStatus.SENT, attempts, None
-        except PermanentFailure as exc:
-            return DeliveryStatus.FAILED, attempts, str(exc)
-        except (TemporaryFailure, ConnectionLost) as exc:
-            if attempts > options.retries:
-                return DeliveryStatus.FAILED, attempts, f"gave up after {attempts} tries: {exc}"
-            if stop.wait(delay):
-                return None, attempts, str(exc)
-            delay *= 2
+class RelayHealth:
+    """Shared by the workers: since when the relay has been failing, if it is.
+
+    Any answer from the relay (a delivery, or a refusal about a recipient) shows it is
+    up. A worker whose connection failed pauses and retries until the relay has been
+    failing for ``give_up_after`` seconds, then the run gives up on it.
+    """
+
+    def __init__(self, give_up_after: float, first_pause: float) -> None:
+        self.give_up_after = give_up_after
+        self.first_pause = first_pause
+        self._failing_since: float | None = None
+        self._lock = threading.Lock()
+        self.gave_up: str | None = None
+
+    def answered(self) -> None:
+        if self._failing_since is not None:
+            with self._lock:
+                self._failing_since = None
+
+    def retry_after_failure(
+        self, failure: ConnectionLost, tries: int, stop: threading.Event
+    ) -> bool:
+        """Pause before reconnecting; False when the run should give up (or stop)."""
+        now = time.monotonic()
+        with self._lock:
+            if self._failing_since is None:
+                self._failing_since = now
+            failing_for = now - self._failing_since
+            if self.gave_up is not None:
+                return False
+            if failing_for >= self.give_up_after:
+                self.gave_up = f"no message went through for {failing_for:.0f} s: {failure.answer}"
+                return False
+        if tries <= 1:
+            return not stop.is_set()
+        pause = min(
+            self.first_pause * 2 ** (tries - 2),
+            MAX_RECONNECT_PAUSE,
+            self.give_up_after - failing_for,
+        )
+        return not stop.wait(max(pause, 0.0))
+
+
+class MessageSender:
+    """One recipient's message: rendered, signed, delivered and retried as its failures
+    allow (see the module docstring). Shared by the workers of a run and by test sends."""
+
+    def __init__(
+        self,
+        template: MessageTemplate,
+        recipient_for: RecipientFactory,
+        options: SendOptions,
+        signer: DkimSigner | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.template = template
+        self.recipient_for = recipient_for
+        self.options = options
+        self.signer = signer
+        self.stop = stop or threading.Event()
+        self.relay = RelayHealth(options.give_up_after, options.retry_delay)
+
+    def deliver(self, channel: Channel, row: AudienceRow, msg_id: str) -> Outcome:
+        """The outcome to record. A status of None releases the claim: the message did
+        not go out and the recipient stays as it was for the next run."""
+        data = self.template.render(self.recipient_for(row, msg_id))
+        if self.signer is not None:
+            data = self.signer.sign(data)
+        attempts = refusals = connection_failures = 0
+        delay = self.options.retry_delay
+        while True:
+            attempts += 1
+            try:
+                channel.deliver(self.template.envelope_from, row.email, data, dot_safe=True)
+            except PermanentFailure as exc:
+                self.relay.answered()
+                return Outcome(row.id, DeliveryStatus.FAILED, attempts, str(exc))
+            except TemporaryFailure as exc:
+                self.relay.answered()
+                refusals += 1
+                if refusals > self.options.retries:
+                    error = f"deferred after {refusals} tries: {exc}"
+                    return Outcome(row.id, DeliveryStatus.DEFERRED, attempts, error)
+                if self.stop.wait(delay):
+                    return Outcome(row.id, None, attempts, str(exc), previous=row.previous)
+                delay *= 2
+            except ReplyLost as exc:
+                return Outcome(row.id, DeliveryStatus.UNCERTAIN, attempts, str(exc))
+            except ConnectionLost as exc:
+                connection_failures += 1
+                if not self.relay.retry_after_failure(exc, connection_failures, self.stop):
+                    if self.relay.gave_up is not None:
+                        self.stop.set()
+                    error = self.relay.gave_up or str(exc)
+                    return Outcome(row.id, None, attempts, error, previous=row.previous)
+            else:
+                self.relay.answered()
+                return Outcome(row.id, DeliveryStatus.SENT, attempts, row.note_when_sent)
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """Everything a run needs, built before its campaign is claimed, so that a bad
+    setting or template fails before anything is recorded."""
+
+    slug: str
+    content_hash: str
+    template: MessageTemplate
+    recipient: RecipientFactory
+    transport: Transport
+    signer: DkimSigner | None
+    options: SendOptions
+
+    @property
+    def description(self) -> str:
+        return self.transport.description
+
+    def start(
+        self,
+        engine: Engine,
+        audience: Audience,
+        heartbeat: Callable[[Connection], None] | None = None,
+    ) -> SendRun:
+        return SendRun(
+            engine,
+            audience,
+            self.template,
+            self.recipient,
+            self.transport,
+            self.options,
+            run_id=f"{self.slug}.{secrets.token_hex(4)}",
+            signer=self.signer,
+            heartbeat=heartbeat,
+        )
 
 
 @dataclass
@@ -140,6 +276,7 @@ class SendRun:
         self.signer = signer
         self.heartbeat = heartbeat
         self.stop = threading.Event()
+        self.sender = MessageSender(template, recipient_for, options, signer, self.stop)
         self._db = threading.Lock()
         self._jobs = threading.Lock()
         self._counts = threading.Lock()
@@ -163,7 +300,8 @@ class SendRun:
 
         When ``stop_requested`` is set (Ctrl-C, SIGTERM: see ``newsletter.interrupts``)
         each worker finishes and records the message it has in flight, and the result
-        comes back with ``interrupted`` set.
+        comes back with ``interrupted`` set. A stalled connection holds a worker for at
+        most the transport's timeout.
         """
         with self.engine.connect() as connection:
             self.connection = connection
@@ -180,20 +318,21 @@ class SendRun:
         for worker in workers:
             worker.start()
         last_beat = time.monotonic()
-        while any(worker.is_alive() for worker in workers):
-            if stop_requested.wait(0.1) and not self.stop.is_set():
-                self.stop.set()
-                self._shared.result.interrupted = True
-            if progress:
-                progress(self._shared.result.done)
-            if self.heartbeat and time.monotonic() - last_beat > HEARTBEAT_SECONDS:
-                last_beat = time.monotonic()
-                with self._db, self.connection.begin():
-                    self.heartbeat(self.connection)
         for worker in workers:
-            worker.join()
+            while worker.is_alive():
+                worker.join(TICK)
+                if stop_requested.is_set() and not self.stop.is_set():
+                    self._shared.result.interrupted = True
+                    self.stop.set()
+                if progress:
+                    progress(self._shared.result.done)
+                if self.heartbeat and time.monotonic() - last_beat > HEARTBEAT_SECONDS:
+                    last_beat = time.monotonic()
+                    with self._db, self.connection.begin():
+                        self.heartbeat(self.connection)
         if progress:
             progress(self._shared.result.done)
+        self._shared.result.relay_down = self.sender.relay.gave_up
         if self._shared.fatal is not None:
             raise self._shared.fatal
         return self._shared.result
@@ -214,18 +353,14 @@ class SendRun:
 
     def _record(self, outcome: Outcome | None, claim: tuple[AudienceRow, str] | None) -> bool:
         """Record the last outcome and claim the next recipient in one transaction."""
-        if outcome is not None and outcome.status is None:
-            with self._db, self.connection.begin():
-                self.audience.release(self.connection, outcome.subscriber_id)
-            outcome = None
-        next_claim = (claim[0].id, claim[1], claim[0].again) if claim else None
+        next_claim = (claim[0].id, claim[1], claim[0].previous) if claim else None
         with self._db:
             return self._recorder.step(outcome, next_claim, datetime.now(UTC))
 
     def _work(self) -> None:
-        channel = None
+        channel: Channel | None = None
         pending: Outcome | None = None
-        in_flight: str | None = None
+        in_flight: AudienceRow | None = None
         try:
             channel = self.transport.open()
             while not self.stop.is_set():
@@ -242,31 +377,15 @@ class SendRun:
                     with self._counts:
                         self._shared.result.skipped += 1
                     continue
-                in_flight = row.id
-                data = self.template.render(self.recipient_for(row, msg_id))
-                if self.signer is not None:
-                    data = self.signer.sign(data)
-                status, attempts, error = deliver_with_retries(
-                    partial(
-                        channel.deliver,
-                        self.template.envelope_from,
-                        row.email,
-                        data,
-                        dot_safe=True,
-                    ),
-                    self.options,
-                    self.stop,
-                )
-                if row.again and status is DeliveryStatus.SENT:
-                    error = SENT_AGAIN
-                pending = Outcome(row.id, status, attempts, error)
+                in_flight = row
+                pending = self.sender.deliver(channel, row, msg_id)
                 in_flight = None
-                self._count(status)
+                self._count(pending.status)
         except BaseException as exc:
             self._shared.fatal = self._shared.fatal or exc
             self.stop.set()
             if in_flight is not None and isinstance(exc, DeliveryError):
-                pending = Outcome(in_flight, None)
+                pending = Outcome(in_flight.id, None, previous=in_flight.previous)
         finally:
             if pending is not None:
                 self._record(pending, None)
@@ -280,11 +399,19 @@ class SendRun:
             if status is DeliveryStatus.SENT:
                 result.sent += 1
                 self._shared.failures_in_a_row = 0
-            elif status is DeliveryStatus.FAILED:
+                return
+            if status is DeliveryStatus.FAILED:
                 result.failed += 1
-                self._shared.failures_in_a_row += 1
-                if self._shared.failures_in_a_row >= self.options.max_failures_in_a_row:
-                    result.stopped = (
-                        f"stopped after {self._shared.failures_in_a_row} failed recipients in a row"
-                    )
-                    self.stop.set()
+            elif status is DeliveryStatus.DEFERRED:
+                result.deferred += 1
+            elif status is DeliveryStatus.UNCERTAIN:
+                result.uncertain += 1
+            else:
+                return
+            self._shared.failures_in_a_row += 1
+            if self._shared.failures_in_a_row >= self.options.max_failures_in_a_row:
+                result.stopped = (
+                    f"stopped after {self._shared.failures_in_a_row} recipients in a row "
+                    "did not get the message"
+                )
+                self.stop.set()

@@ -1,4 +1,12 @@
-"""What a delivery channel answers: delivered, try again later, or refused for good."""
+"""What a delivery channel answers, and whose problem a failure is.
+
+A failure is either the recipient's (``TemporaryFailure``, ``PermanentFailure``: the
+server answered about this address or this message) or the channel's
+(``ConnectionLost``, ``ReplyLost``: the connection or the relay failed, whoever the
+recipient). The send loop treats them differently: only the recipient's failures are
+recorded against the recipient; a channel failure leaves the recipient to be sent to
+later, except after the final ``.``, where the message may already have been accepted.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +23,7 @@ class DeliveryFailure(Exception):
 
 
 class TemporaryFailure(DeliveryFailure):
-    """A 4xx answer: the same message may be tried again later."""
+    """A 4xx answer about this recipient or message: it may be tried again later."""
 
 
 class PermanentFailure(DeliveryFailure):
@@ -23,7 +31,17 @@ class PermanentFailure(DeliveryFailure):
 
 
 class ConnectionLost(DeliveryFailure):
-    """The connection dropped before the server answered; open a new one and retry."""
+    """The relay could not be reached, went away, stalled or refused service (421, a
+    4xx to ``MAIL FROM``) before it had the message: nothing was delivered, and the same
+    message may be sent on a new connection."""
+
+    def __init__(self, answer: str, code: int = 0) -> None:
+        super().__init__(code, answer)
+
+
+class ReplyLost(DeliveryFailure):
+    """The whole message and its final ``.`` were sent, then no reply came: the server
+    may have accepted it, so sending it again may deliver a second copy."""
 
     def __init__(self, answer: str) -> None:
         super().__init__(0, answer)

@@ -81,6 +81,10 @@ class SendPlan:
     problems: tuple[str, ...] = ()
     """Reasons the provider would refuse the send (Mailchimp's send-checklist, ...)."""
     already_sent: int = 0
+    deferred: int = 0
+    """Recipients waiting for ``--retry-failed`` after temporary refusals."""
+    finished: bool = False
+    """The issue was sent: nobody is left but, perhaps, the deferred."""
     destination: str = ""
     """Where the messages would go (an SMTP server, an outbox folder), for the user."""
 
@@ -137,14 +141,22 @@ class Provider(ABC):
         """Send a copy to the given addresses only; marks nothing as sent."""
 
     @abstractmethod
-    def plan_send(self, issue: Issue) -> SendPlan:
+    def plan_send(self, issue: Issue, *, retry_failed: bool = False) -> SendPlan:
         """Who would receive the issue and whether anything stops the send."""
 
     @abstractmethod
     def send(
-        self, issue: Issue, *, resend: bool = False, progress: Progress | None = None
+        self,
+        issue: Issue,
+        *,
+        resend: bool = False,
+        retry_failed: bool = False,
+        progress: Progress | None = None,
     ) -> SendReport:
-        """Send to the audience, exactly once; refuses an issue already sent unless ``resend``."""
+        """Send to the audience, exactly once; refuses an issue already sent unless ``resend``.
+
+        ``retry_failed``: send only to the recipients deferred by temporary refusals.
+        """
 
     @abstractmethod
     def campaign_state(self, slug: str) -> CampaignState | None:

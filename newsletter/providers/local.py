@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import csv
 import secrets
-import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine
@@ -19,11 +17,10 @@ from sqlalchemy import Connection, Engine
 from newsletter.config import Greeting, Settings
 from newsletter.delivery.dkim import DkimSigner
 from newsletter.delivery.engine import (
-    RecipientFactory,
+    MessageSender,
+    PreparedRun,
     RunResult,
     SendOptions,
-    SendRun,
-    deliver_with_retries,
 )
 from newsletter.delivery.maildir import MaildirOutbox
 from newsletter.delivery.message import (
@@ -32,6 +29,7 @@ from newsletter.delivery.message import (
     message_id,
     unsubscribe_mailto,
 )
+from newsletter.delivery.outcome import Released, end_state, next_steps, report_status
 from newsletter.delivery.smtp import SmtpServer
 from newsletter.delivery.transport import Transport
 from newsletter.errors import DeliveryError, ProviderError
@@ -55,12 +53,11 @@ from newsletter.providers.base import (
     RejectedMember,
     SendPlan,
 )
-from newsletter.render.compile import CompiledIssue
 from newsletter.render.merge import LOCAL_TAGS
 from newsletter.store import campaigns, deliveries
 from newsletter.store import subscribers as store
 from newsletter.store.database import open_database
-from newsletter.store.deliveries import AudienceRow, DeliveryStatus
+from newsletter.store.deliveries import AudienceRow, DeliveryStatus, Selection
 from newsletter.store.subscribers import ImportCounts, NewMember
 
 IMPORT_BATCH = 500
@@ -105,7 +102,7 @@ class LocalProvider(Provider):
         """SMTP when ``NEWSLETTER_SMTP_URL`` is set, otherwise the Maildir outbox."""
         url = self._smtp_url()
         if url:
-            return SmtpServer.from_url(url)
+            return SmtpServer.from_url(url, timeout=self.settings.smtp_timeout)
         return MaildirOutbox(self.settings.resolve(self.settings.outbox))
 
     def _smtp_url(self) -> str:
@@ -118,6 +115,7 @@ class LocalProvider(Provider):
             rate=s.rate,
             retries=s.smtp_retries,
             retry_delay=s.smtp_retry_delay,
+            give_up_after=s.smtp_give_up_after,
             max_failures_in_a_row=s.max_failures_in_a_row,
         )
 
@@ -158,15 +156,20 @@ class LocalProvider(Provider):
 
     def send_test(self, issue: Issue, recipients: Sequence[str]) -> SendReport:
         links, greeting = self._links()
-        compiled = self.compile(issue)
-        template = MessageTemplate(compiled, self.settings, subject_prefix="[Test] ")
-        signer = DkimSigner.from_settings(self.settings)
+        template = MessageTemplate(self.compile(issue), self.settings, subject_prefix="[Test] ")
         transport = self.transport()
-        channel = transport.open()
         run = secrets.token_hex(4)
-        sent, failures = 0, []
+        failures: list[str] = []
+
+        def recipient(row: AudienceRow, msg_id: str) -> Recipient:
+            return self._recipient(links, greeting, row, issue.slug, msg_id)
+
+        sender = MessageSender(
+            template, recipient, self.options(), DkimSigner.from_settings(self.settings)
+        )
+        channel = transport.open()
         try:
-            for address in recipients:
+            for number, address in enumerate(recipients):
                 known = self.find_by_email(address)
                 row = AudienceRow(
                     known.id if known else "test",
@@ -174,21 +177,13 @@ class LocalProvider(Provider):
                     known.first_name if known else "",
                     known.last_name if known else "",
                 )
-                msg_id = message_id(f"test.{run}", f"{sent}", template.domain)
-                data = template.render(self._recipient(links, greeting, row, issue.slug, msg_id))
-                if signer is not None:
-                    data = signer.sign(data)
-                status, _, error = deliver_with_retries(
-                    partial(channel.deliver, template.envelope_from, address, data, dot_safe=True),
-                    self.options(),
-                    _never(),
-                )
-                if status is DeliveryStatus.SENT:
-                    sent += 1
-                else:
-                    failures.append(f"{address}: {error}")
+                msg_id = message_id(f"test.{run}", f"{number}", template.domain)
+                outcome = sender.deliver(channel, row, msg_id)
+                if outcome.status is not DeliveryStatus.SENT:
+                    failures.append(f"{address}: {outcome.error}")
         finally:
             channel.close()
+        sent = len(recipients) - len(failures)
         return SendReport(
             status=SendStatus.SENT if not failures else SendStatus.PARTIAL,
             campaign=issue.slug,
@@ -198,13 +193,13 @@ class LocalProvider(Provider):
             message="; ".join(failures) or f"test copies sent through {transport.description}",
         )
 
-    def plan_send(self, issue: Issue) -> SendPlan:
+    def plan_send(self, issue: Issue, *, retry_failed: bool = False) -> SendPlan:
         LinkBuilder.from_settings(self.settings)
+        selection = Selection.DEFERRED if retry_failed else Selection.REMAINING
         with self.engine.begin() as connection:
             campaign = campaigns.get(connection, self.name, issue.slug)
             campaign_id = campaign.id if campaign else -1
-            audience = deliveries.Audience(campaign_id, issue.topics)
-            remaining = audience.count(connection)
+            remaining = deliveries.Audience(campaign_id, issue.topics, selection).count(connection)
             done = deliveries.counts(connection, campaign_id) if campaign else {}
         problems: list[str] = []
         if (
@@ -213,126 +208,70 @@ class LocalProvider(Provider):
             and not campaigns.owner_is_gone(campaign, datetime.now(UTC))
         ):
             problems.append(f"it is being sent right now by {campaign.owner}")
-        already = done.get(DeliveryStatus.SENT.value, 0)
         return SendPlan(
             slug=issue.slug,
             audience=self.settings.audience.name,
             recipients=remaining,
             topics=tuple(issue.topics),
             problems=tuple(problems),
-            already_sent=already,
+            already_sent=done.get(DeliveryStatus.SENT, 0),
+            deferred=done.get(DeliveryStatus.DEFERRED, 0),
+            finished=campaign is not None and campaign.state is CampaignState.SENT,
             destination=self.transport().description,
         )
 
     def send(
-        self, issue: Issue, *, resend: bool = False, progress: Progress | None = None
+        self,
+        issue: Issue,
+        *,
+        resend: bool = False,
+        retry_failed: bool = False,
+        progress: Progress | None = None,
     ) -> SendReport:
-        links, greeting = self._links()
-        signer = DkimSigner.from_settings(self.settings)
-        transport = self.transport()
-        compiled = self.compile(issue)
+        """Claim the campaign, run the workers, release it with its new state, report.
 
-        def recipient(row: AudienceRow, msg_id: str) -> Recipient:
-            return self._recipient(links, greeting, row, issue.slug, msg_id)
-
-        # from the claim to the release, Ctrl-C and SIGTERM stop the send cleanly
+        From the claim to the release, Ctrl-C and SIGTERM stop the send cleanly.
+        """
+        selection = Selection.DEFERRED if retry_failed else Selection.REMAINING
+        run = self._prepare_run(issue)
         with stop_requests() as stop_requested:
             owner = campaigns.this_process()
             now = datetime.now(UTC)
             with self.engine.begin() as connection:
-                campaign = self._claim(connection, issue, compiled.content_hash, owner, resend, now)
-                uncertain_now = deliveries.mark_in_flight_uncertain(connection, campaign.id, now)
-                earlier = deliveries.counts(connection, campaign.id).get(
-                    DeliveryStatus.SENT.value, 0
+                claim = self._claim(
+                    connection, issue, run.content_hash, owner, resend, retry_failed, now
                 )
-                audience = deliveries.Audience(campaign.id, issue.topics)
+                uncertain_now = deliveries.mark_in_flight_uncertain(connection, claim.id, now)
+                before = deliveries.counts(connection, claim.id)
+                audience = deliveries.Audience(claim.id, issue.topics, selection)
                 total = audience.count(connection)
-            fatal: Exception | None = None
             try:
-                run = self._run(issue, compiled, audience, recipient, transport, signer, owner)
-                result = run.run(
+                result = run.start(self.engine, audience, _heartbeat(claim.id, owner)).run(
                     (lambda done: progress(done, total)) if progress else None, stop_requested
                 )
             except Exception as exc:
-                fatal, result = exc, RunResult()
-            if fatal is not None or result.stopped:
-                end_state = CampaignState.FAILED
-            elif result.interrupted:
-                end_state = CampaignState.SENDING
-            else:
-                end_state = CampaignState.SENT
-            with self.engine.begin() as connection:
-                campaigns.release(connection, campaign.id, owner, end_state, datetime.now(UTC))
-                counts = deliveries.counts(connection, campaign.id)
-                failures_file = self._write_problems(connection, campaign.id, issue.slug)
-                uncertain = deliveries.in_flight_count(connection, campaign.id)
-        if fatal is not None:
-            raise fatal
-        notes = [f"delivered through {transport.description}"]
-        if earlier:
-            notes.append(f"{earlier} sent before this run")
-        if uncertain_now:
-            notes.append(
-                f"{uncertain_now} message(s) were in flight when the last send stopped; "
-                "they were sent again and may arrive twice"
-            )
-        if result.interrupted:
-            notes.append("stopped by an interrupt: run the same command again to continue")
-        if result.stopped:
-            notes.append(f"{result.stopped}: fix the cause and run the command again")
-        if failures_file is not None:
-            notes.append(f"failed and in-flight recipients are listed in {failures_file}")
-        if end_state is CampaignState.SENT and not result.failed:
-            status = SendStatus.SENT
-        elif result.sent or earlier:
-            status = SendStatus.PARTIAL
-        else:
-            status = SendStatus.FAILED
-        return SendReport(
-            status=status,
-            campaign=issue.slug,
-            provider=self.name,
-            sent=result.sent,
-            failed=result.failed,
-            skipped=result.skipped,
-            uncertain=uncertain,
-            message="\n".join(notes),
-            raw={
-                "sent_before": earlier,
-                "sent_total": counts.get(DeliveryStatus.SENT.value, 0),
-                "failed_total": counts.get(DeliveryStatus.FAILED.value, 0),
-                "problems_file": str(failures_file) if failures_file else None,
-                "state": end_state.value,
-            },
-        )
+                self._release(claim.id, issue, owner, RunResult(), fatal=exc)
+                raise
+            outcome = self._release(claim.id, issue, owner, result)
+        return self._report(issue, run.description, result, outcome, before, uncertain_now)
 
-    def _run(
-        self,
-        issue: Issue,
-        compiled: CompiledIssue,
-        audience: deliveries.Audience,
-        recipient: RecipientFactory,
-        transport: Transport,
-        signer: DkimSigner | None,
-        owner: str,
-    ) -> SendRun:
-        """The workers for this campaign, built after the claim so that any stop from
-        here on releases the campaign."""
-        campaign_id = audience.campaign_id
+    def _prepare_run(self, issue: Issue) -> PreparedRun:
+        """Everything a run needs that can fail before anything is claimed."""
+        links, greeting = self._links()
 
-        def heartbeat(connection: Connection) -> None:
-            campaigns.heartbeat(connection, campaign_id, owner, datetime.now(UTC))
+        def recipient(row: AudienceRow, msg_id: str) -> Recipient:
+            return self._recipient(links, greeting, row, issue.slug, msg_id)
 
-        return SendRun(
-            self.engine,
-            audience,
-            MessageTemplate(compiled, self.settings),
-            recipient,
-            transport,
-            self.options(),
-            run_id=f"{issue.slug}.{secrets.token_hex(4)}",
-            signer=signer,
-            heartbeat=heartbeat,
+        compiled = self.compile(issue)
+        transport = self.transport()
+        return PreparedRun(
+            slug=issue.slug,
+            content_hash=compiled.content_hash,
+            template=MessageTemplate(compiled, self.settings),
+            recipient=recipient,
+            transport=transport,
+            signer=DkimSigner.from_settings(self.settings),
+            options=self.options(),
         )
 
     def _claim(
@@ -342,29 +281,107 @@ class LocalProvider(Provider):
         content_hash: str,
         owner: str,
         resend: bool,
+        retry_failed: bool,
         now: datetime,
     ) -> campaigns.Campaign:
         campaign = campaigns.get_or_create(connection, self.name, issue.slug, issue.subject, now)
-        if campaign.state is CampaignState.SENT:
+        if campaign.state is CampaignState.SENT and not retry_failed:
             if not resend:
+                deferred = deliveries.counts(connection, campaign.id).get(
+                    DeliveryStatus.DEFERRED, 0
+                )
+                hint = (
+                    f"; {deferred} deferred recipient(s) can be tried again with --retry-failed"
+                    if deferred
+                    else ""
+                )
                 raise ProviderError(
-                    f"'{issue.slug}' was already sent; pass --resend to send it to everyone again"
+                    f"'{issue.slug}' was already sent; pass --resend to send it to everyone "
+                    f"again{hint}"
                 )
             campaigns.reset_for_resend(connection, campaign, now)
             campaign = campaigns.get(connection, self.name, issue.slug) or campaign
         if campaign.state is CampaignState.CANCELLED:
             raise ProviderError(f"'{issue.slug}' was cancelled")
-        partly_sent = campaign.state in (CampaignState.SENDING, CampaignState.FAILED)
-        if partly_sent and campaign.content_hash and campaign.content_hash != content_hash:
+        started = campaign.state is not CampaignState.DRAFT
+        if started and campaign.content_hash and campaign.content_hash != content_hash:
             raise ProviderError(
                 f"{issue.slug}: the issue changed after its send started; restore the file "
                 "to finish the send, or pass --resend to send the new version to everyone"
             )
-        if not campaigns.claim_for_sending(connection, campaign, owner, content_hash, now):
+        if not campaigns.claim_for_sending(
+            connection, campaign, owner, content_hash, now, again=retry_failed
+        ):
             raise ProviderError(
                 f"'{issue.slug}' is being sent right now by {campaign.owner or 'another process'}"
             )
         return campaign
+
+    def _release(
+        self,
+        campaign_id: int,
+        issue: Issue,
+        owner: str,
+        result: RunResult,
+        fatal: Exception | None = None,
+    ) -> Released:
+        """Give the campaign up with the state the run left it in; what is left to do."""
+        with self.engine.begin() as connection:
+            counts = deliveries.counts(connection, campaign_id)
+            pending = deliveries.Audience(campaign_id, issue.topics).count(connection)
+            state, problem = end_state(result, fatal, pending, counts.get(DeliveryStatus.SENT, 0))
+            campaigns.release(connection, campaign_id, owner, state, datetime.now(UTC), problem)
+            problems_file = self._write_problems(connection, campaign_id, issue.slug)
+            unconfirmed = deliveries.unconfirmed_count(connection, campaign_id)
+        return Released(state, problem, pending, counts, unconfirmed, problems_file)
+
+    def _report(
+        self,
+        issue: Issue,
+        destination: str,
+        result: RunResult,
+        released: Released,
+        before: dict[DeliveryStatus, int],
+        uncertain_now: int,
+    ) -> SendReport:
+        earlier = before.get(DeliveryStatus.SENT, 0)
+        notes = [f"delivered through {destination}"]
+        if earlier:
+            notes.append(f"{earlier:,} sent before this run")
+        if uncertain_now:
+            notes.append(
+                f"{uncertain_now} message(s) were in flight when the last send stopped; "
+                "they were sent once more and may arrive twice"
+            )
+        notes.extend(next_steps(result, released))
+        if released.problems_file is not None:
+            notes.append(
+                f"failed, deferred and unconfirmed recipients are listed in "
+                f"{released.problems_file}"
+            )
+        counts = released.counts
+        return SendReport(
+            status=report_status(result, released),
+            campaign=issue.slug,
+            provider=self.name,
+            sent=result.sent,
+            failed=result.failed,
+            deferred=result.deferred,
+            skipped=result.skipped,
+            uncertain=released.unconfirmed,
+            pending=released.pending,
+            state=released.state,
+            problem=released.problem,
+            message="\n".join(notes),
+            raw={
+                "sent_before": earlier,
+                "sent_total": counts.get(DeliveryStatus.SENT, 0),
+                "failed_total": counts.get(DeliveryStatus.FAILED, 0),
+                "deferred_total": counts.get(DeliveryStatus.DEFERRED, 0),
+                "unconfirmed": released.unconfirmed,
+                "problems_file": str(released.problems_file) if released.problems_file else None,
+            },
+        )
 
     def _write_problems(self, connection: Connection, campaign_id: int, slug: str) -> Path | None:
         rows = list(deliveries.problems(connection, campaign_id))
@@ -509,5 +526,8 @@ class LocalProvider(Provider):
         return subscriber
 
 
-def _never() -> threading.Event:
-    return threading.Event()
+def _heartbeat(campaign_id: int, owner: str) -> Callable[[Connection], None]:
+    def beat(connection: Connection) -> None:
+        campaigns.heartbeat(connection, campaign_id, owner, datetime.now(UTC))
+
+    return beat

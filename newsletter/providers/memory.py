@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from newsletter.config import Settings
-from newsletter.errors import ProviderError
+from newsletter.errors import ProviderError, UnsupportedFeature
 from newsletter.links import LinkBuilder
 from newsletter.models import (
     CampaignState,
@@ -53,6 +53,9 @@ class Change:
     source: ChangeSource
     at: datetime
     note: str = ""
+
+
+NOTHING_TO_RETRY = "the memory provider delivers every message at once; nothing is ever deferred"
 
 
 class MemoryProvider(Provider):
@@ -131,7 +134,9 @@ class MemoryProvider(Provider):
             status=SendStatus.SENT, campaign=issue.slug, provider=self.name, sent=sent
         )
 
-    def plan_send(self, issue: Issue) -> SendPlan:
+    def plan_send(self, issue: Issue, *, retry_failed: bool = False) -> SendPlan:
+        if retry_failed:
+            raise UnsupportedFeature(NOTHING_TO_RETRY)
         return SendPlan(
             slug=issue.slug,
             audience=self.settings.audience.name,
@@ -144,8 +149,15 @@ class MemoryProvider(Provider):
         return CampaignState.SENT if slug in self.sent_issues else None
 
     def send(
-        self, issue: Issue, *, resend: bool = False, progress: Progress | None = None
+        self,
+        issue: Issue,
+        *,
+        resend: bool = False,
+        retry_failed: bool = False,
+        progress: Progress | None = None,
     ) -> SendReport:
+        if retry_failed:
+            raise UnsupportedFeature(NOTHING_TO_RETRY)
         if issue.slug in self.sent_issues and not resend:
             raise ProviderError(f"'{issue.slug}' was already sent; pass --resend to send it again")
         audience = self._audience(issue)

@@ -28,6 +28,7 @@ class Campaign:
     content_hash: str | None
     owner: str | None
     heartbeat_at: datetime | None
+    last_problem: str | None = None
 
 
 def this_process() -> str:
@@ -41,7 +42,13 @@ def get(connection: Connection, provider: str, slug: str) -> Campaign | None:
     if row is None:
         return None
     return Campaign(
-        row.id, row.slug, CampaignState(row.state), row.content_hash, row.owner, row.heartbeat_at
+        row.id,
+        row.slug,
+        CampaignState(row.state),
+        row.content_hash,
+        row.owner,
+        row.heartbeat_at,
+        row.last_problem,
     )
 
 
@@ -96,9 +103,15 @@ def claim_for_sending(
     owner: str,
     content_hash: str,
     now: datetime,
+    *,
+    again: bool = False,
 ) -> bool:
-    """Draft, scheduled, failed or abandoned -> sending, owned by ``owner``; one UPDATE."""
-    claimable = [campaigns.c.state.in_(CLAIMABLE)]
+    """Draft, scheduled, failed or abandoned -> sending, owned by ``owner``; one UPDATE.
+
+    ``again``: a sent campaign can be claimed too, to try its deferred recipients again.
+    """
+    states = (*CLAIMABLE, CampaignState.SENT.value) if again else CLAIMABLE
+    claimable = [campaigns.c.state.in_(states)]
     if campaign.state is CampaignState.SENDING and owner_is_gone(campaign, now):
         same_owner = (
             campaigns.c.owner.is_(None)
@@ -135,8 +148,10 @@ def release(
     owner: str,
     state: CampaignState,
     now: datetime,
+    problem: str | None = None,
 ) -> bool:
-    """Leave the send: ``sent``, ``failed``, or still ``sending`` with no owner (paused)."""
+    """Leave the send: ``sent``, ``failed``, or still ``sending`` with no owner (stopped,
+    to be resumed), with ``problem`` saying why it stopped short."""
     finished = now if state is CampaignState.SENT else None
     result = connection.execute(
         update(campaigns)
@@ -145,7 +160,13 @@ def release(
             campaigns.c.owner == owner,
             campaigns.c.state == CampaignState.SENDING.value,
         )
-        .values(state=state.value, owner=None, finished_at=finished, updated_at=now)
+        .values(
+            state=state.value,
+            owner=None,
+            finished_at=finished,
+            last_problem=problem,
+            updated_at=now,
+        )
     )
     return result.rowcount == 1
 

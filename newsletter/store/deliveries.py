@@ -3,10 +3,14 @@
 A recipient is claimed by inserting its row as ``sending`` just before its message goes
 out; the insert re-checks that the subscriber is still subscribed and still wants one
 of the issue's topics, so an unsubscribe takes effect from that moment. The primary key
-(campaign, subscriber) makes a second claim impossible. Rows left ``sending`` by a
-crash are the messages that were in flight; they become ``uncertain``, are reported,
-and are sent again when the send resumes (so nobody is skipped; those few may get two
-copies), keeping a note that says so.
+(campaign, subscriber) makes a second claim impossible.
+
+A row ends ``sent``, ``failed`` (a 5xx: never tried again), ``deferred`` (4xx answers
+until the retries ran out: tried again by ``send --retry-failed``) or ``uncertain`` (the
+message went out but no answer came back, or a crash left the row ``sending``).
+``uncertain_sends`` counts those unanswered messages: a resumed send tries an uncertain
+recipient once more, so nobody is skipped and nobody gets more than
+``MAX_UNCERTAIN_SENDS`` copies. A recipient without a row is pending.
 """
 
 from __future__ import annotations
@@ -37,11 +41,28 @@ class DeliveryStatus(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    DEFERRED = "deferred"
     UNCERTAIN = "uncertain"
 
 
+PROBLEMS = (
+    DeliveryStatus.FAILED.value,
+    DeliveryStatus.DEFERRED.value,
+    DeliveryStatus.UNCERTAIN.value,
+)
+MAX_UNCERTAIN_SENDS = 2
+"""Messages that may go to one recipient without the server confirming any of them."""
 IN_FLIGHT = "in flight when a send stopped"
-SENT_AGAIN = f"{IN_FLIGHT}; sent again, may have arrived twice"
+SENT_AGAIN = "sent again after an earlier message got no answer; may have arrived twice"
+
+
+class Selection(StrEnum):
+    """Which recipients a run goes through."""
+
+    REMAINING = "remaining"
+    """Everyone not yet sent to, and uncertain ones once more: a first send or a resume."""
+    DEFERRED = "deferred"
+    """Only those deferred by temporary refusals: ``send --retry-failed``."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +71,12 @@ class AudienceRow:
     email: str
     first_name: str
     last_name: str
-    again: bool = False
-    """Its message was in flight when an earlier send stopped."""
+    previous: DeliveryStatus | None = None
+    """The row's status before this run claimed it; None for a first try."""
+
+    @property
+    def note_when_sent(self) -> str | None:
+        return SENT_AGAIN if self.previous is DeliveryStatus.UNCERTAIN else None
 
 
 @dataclass(frozen=True)
@@ -61,6 +86,8 @@ class Outcome:
     """None: the message certainly did not go out, so the claim is released."""
     attempts: int = 1
     error: str | None = None
+    previous: DeliveryStatus | None = None
+    """What a released claim goes back to."""
 
 
 def _topic_clause(topics: Sequence[str]) -> tuple[str, dict[str, str]]:
@@ -75,39 +102,56 @@ def _topic_clause(topics: Sequence[str]) -> tuple[str, dict[str, str]]:
     return clause, names
 
 
+_RETRYABLE = {
+    Selection.REMAINING: (
+        "(d.status IS NULL OR (d.status = 'uncertain'"
+        f" AND d.uncertain_sends < {MAX_UNCERTAIN_SENDS}))"
+    ),
+    Selection.DEFERRED: "d.status = 'deferred'",
+}
+
+
 class Audience:
     """The statements for one campaign's audience, prepared once."""
 
-    def __init__(self, campaign_id: int, topics: Sequence[str]) -> None:
+    def __init__(
+        self,
+        campaign_id: int,
+        topics: Sequence[str],
+        selection: Selection = Selection.REMAINING,
+    ) -> None:
         clause, self._topic_params = _topic_clause(topics)
         self.campaign_id = campaign_id
-        wanted = f"s.status = '{SubscriberStatus.SUBSCRIBED.value}'{clause}"
+        self.selection = selection
+        subscribed = f"'{SubscriberStatus.SUBSCRIBED.value}'"
+        wanted = f"s.status = {subscribed}{clause}"
+        retryable = _RETRYABLE[selection]
         # Pages walk the primary key: ``status || ''`` keeps SQLite from choosing the
         # status index, which would sort the whole audience again for every page.
         self._page = text(
             "SELECT s.id, s.email, s.first_name, s.last_name, d.status"
             " FROM subscribers s LEFT JOIN deliveries d"
             " ON d.campaign_id = :campaign_id AND d.subscriber_id = s.id"
-            f" WHERE s.status || '' = '{SubscriberStatus.SUBSCRIBED.value}'{clause}"
-            " AND (d.status IS NULL OR d.status = 'uncertain')"
+            f" WHERE s.status || '' = {subscribed}{clause} AND {retryable}"
             " AND s.id > :after ORDER BY s.id LIMIT :limit"
         )
         self._count = text(
             "SELECT COUNT(*) FROM subscribers s LEFT JOIN deliveries d"
             " ON d.campaign_id = :campaign_id AND d.subscriber_id = s.id"
-            f" WHERE {wanted} AND (d.status IS NULL OR d.status IN ('uncertain', 'sending'))"
+            f" WHERE {wanted} AND ({retryable} OR d.status = 'sending')"
         )
         self._claim = text(
-            "INSERT INTO deliveries"
-            " (campaign_id, subscriber_id, status, message_id, attempts, updated_at)"
-            " SELECT :campaign_id, s.id, 'sending', :message_id, 0, :now FROM subscribers s"
+            "INSERT INTO deliveries (campaign_id, subscriber_id, status, message_id,"
+            " attempts, uncertain_sends, updated_at)"
+            " SELECT :campaign_id, s.id, 'sending', :message_id, 0, 0, :now FROM subscribers s"
             f" WHERE s.id = :subscriber_id AND {wanted} AND NOT EXISTS (SELECT 1"
             " FROM deliveries d WHERE d.campaign_id = :campaign_id AND d.subscriber_id = s.id)"
         ).bindparams(bindparam("now", type_=DateTime(timezone=True)))
         self._claim_again = text(
             "UPDATE deliveries SET status = 'sending', message_id = :message_id,"
             " updated_at = :now WHERE campaign_id = :campaign_id"
-            " AND subscriber_id = :subscriber_id AND status = 'uncertain' AND EXISTS"
+            " AND subscriber_id = :subscriber_id AND status = :previous"
+            f" AND uncertain_sends < {MAX_UNCERTAIN_SENDS} AND EXISTS"
             f" (SELECT 1 FROM subscribers s WHERE s.id = :subscriber_id AND {wanted})"
         ).bindparams(bindparam("now", type_=DateTime(timezone=True)))
         self._finish = (
@@ -118,49 +162,37 @@ class Audience:
             )
             .values(
                 status=bindparam("new_status"),
-                attempts=bindparam("new_attempts"),
+                attempts=deliveries.c.attempts + bindparam("new_attempts"),
+                uncertain_sends=deliveries.c.uncertain_sends + bindparam("new_uncertain"),
                 error=bindparam("new_error"),
                 updated_at=bindparam("new_updated_at"),
             )
+        )
+        in_flight = (
+            deliveries.c.campaign_id == bindparam("c_id"),
+            deliveries.c.subscriber_id == bindparam("s_id"),
+            deliveries.c.status == DeliveryStatus.SENDING.value,
+        )
+        self._release_new = delete(deliveries).where(*in_flight)
+        self._release_again = (
+            update(deliveries).where(*in_flight).values(status=bindparam("new_status"))
         )
 
     def params(self, **values: object) -> dict[str, object]:
         return {"campaign_id": self.campaign_id, **self._topic_params, **values}
 
     def page(self, connection: Connection, after: str, limit: int) -> list[AudienceRow]:
-        """The next recipients not yet claimed, in id order after ``after``."""
+        """The next recipients to send to, in id order after ``after``."""
         rows = connection.execute(self._page, self.params(after=after, limit=limit))
-        return [AudienceRow(*row[:4], again=row[4] is not None) for row in rows]
+        return [
+            AudienceRow(*row[:4], previous=DeliveryStatus(row[4]) if row[4] else None)
+            for row in rows
+        ]
 
     def count(self, connection: Connection) -> int:
-        """Recipients still to send to, counting messages left in flight by a crash."""
+        """Recipients this selection still has to send to, counting messages left in
+        flight by a crash."""
         return int(connection.execute(self._count, self.params()).scalar_one())
-
-    def claim(
-        self,
-        connection: Connection,
-        subscriber_id: str,
-        message_id: str,
-        now: datetime,
-        *,
-        again: bool = False,
-    ) -> bool:
-        """Mark the row ``sending`` if the subscriber still qualifies; True if claimed."""
-        result = connection.execute(
-            self._claim_again if again else self._claim,
-            self.params(subscriber_id=subscriber_id, message_id=message_id, now=now),
-        )
-        return result.rowcount == 1
-
-    def release(self, connection: Connection, subscriber_id: str) -> None:
-        """Undo a claim whose message certainly did not go out."""
-        connection.execute(
-            delete(deliveries).where(
-                deliveries.c.campaign_id == self.campaign_id,
-                deliveries.c.subscriber_id == subscriber_id,
-                deliveries.c.status == DeliveryStatus.SENDING.value,
-            )
-        )
 
     def finish_values(self, outcome: Outcome, now: datetime) -> dict[str, object]:
         return {
@@ -168,12 +200,18 @@ class Audience:
             "s_id": outcome.subscriber_id,
             "new_status": outcome.status.value if outcome.status else None,
             "new_attempts": outcome.attempts,
+            "new_uncertain": 1 if outcome.status is DeliveryStatus.UNCERTAIN else 0,
             "new_error": outcome.error,
             "new_updated_at": now,
         }
 
-    def finish(self, connection: Connection, outcome: Outcome, now: datetime) -> None:
-        connection.execute(self._finish, self.finish_values(outcome, now))
+    def release_values(self, outcome: Outcome) -> dict[str, object]:
+        previous = outcome.previous
+        return {
+            "c_id": self.campaign_id,
+            "s_id": outcome.subscriber_id,
+            "new_status": previous.value if previous else None,
+        }
 
 
 class _DriverStatement:
@@ -212,27 +250,41 @@ class Recorder:
         self._claim = _DriverStatement(audience._claim, dialect)
         self._claim_again = _DriverStatement(audience._claim_again, dialect)
         self._finish = _DriverStatement(audience._finish, dialect)
+        self._release_new = _DriverStatement(audience._release_new, dialect)
+        self._release_again = _DriverStatement(audience._release_again, dialect)
+
+    def _statement(self, outcome: Outcome, now: datetime) -> tuple[_DriverStatement, dict]:
+        audience = self.audience
+        if outcome.status is not None:
+            return self._finish, audience.finish_values(outcome, now)
+        values = audience.release_values(outcome)
+        if outcome.previous is None:
+            return self._release_new, values
+        return self._release_again, values
 
     def step(
         self,
         outcome: Outcome | None,
-        claim: tuple[str, str, bool] | None,
+        claim: tuple[str, str, DeliveryStatus | None] | None,
         now: datetime,
     ) -> bool:
-        """Returns True when ``claim`` (subscriber id, message id, again) was claimed."""
+        """Returns True when ``claim`` (subscriber id, message id, previous status) was
+        claimed. An outcome whose status is None releases its claim."""
         audience = self.audience
         cursor = self._driver.cursor()
         try:
-            if outcome is not None and outcome.status is not None:
-                values = audience.finish_values(outcome, now)
-                cursor.execute(self._finish.sql, self._finish.params(values))
+            if outcome is not None:
+                statement, values = self._statement(outcome, now)
+                cursor.execute(statement.sql, statement.params(values))
             claimed = False
             if claim is not None:
-                subscriber_id, message_id, again = claim
-                statement = self._claim_again if again else self._claim
+                subscriber_id, message_id, previous = claim
+                statement = self._claim if previous is None else self._claim_again
                 values = audience.params(
                     subscriber_id=subscriber_id, message_id=message_id, now=now
                 )
+                if previous is not None:
+                    values["previous"] = previous.value
                 cursor.execute(statement.sql, statement.params(values))
                 claimed = cursor.rowcount == 1
             self._driver.commit()
@@ -254,6 +306,7 @@ def mark_in_flight_uncertain(connection: Connection, campaign_id: int, now: date
         )
         .values(
             status=DeliveryStatus.UNCERTAIN.value,
+            uncertain_sends=deliveries.c.uncertain_sends + 1,
             error=IN_FLIGHT,
             updated_at=now,
         )
@@ -261,27 +314,27 @@ def mark_in_flight_uncertain(connection: Connection, campaign_id: int, now: date
     return result.rowcount
 
 
-def counts(connection: Connection, campaign_id: int) -> dict[str, int]:
+def counts(connection: Connection, campaign_id: int) -> dict[DeliveryStatus, int]:
     query = (
         select(deliveries.c.status, func.count())
         .where(deliveries.c.campaign_id == campaign_id)
         .group_by(deliveries.c.status)
     )
-    return {status: number for status, number in connection.execute(query)}
+    return {DeliveryStatus(status): number for status, number in connection.execute(query)}
 
 
-def in_flight_count(connection: Connection, campaign_id: int) -> int:
-    """Deliveries whose message was in flight when a send stopped, then or since."""
+def unconfirmed_count(connection: Connection, campaign_id: int) -> int:
+    """Recipients who were sent a message the server never confirmed: ``uncertain`` ones,
+    and those sent to again afterwards, who may hold two copies."""
     query = select(func.count()).where(
-        deliveries.c.campaign_id == campaign_id,
-        deliveries.c.error.like(f"{IN_FLIGHT}%"),
+        deliveries.c.campaign_id == campaign_id, deliveries.c.uncertain_sends > 0
     )
     return int(connection.execute(query).scalar_one())
 
 
 def problems(connection: Connection, campaign_id: int) -> Iterator[tuple[str, str, str, str]]:
-    """(email, status, message id, error) of every failed delivery and every one that
-    was in flight when a send stopped."""
+    """(email, status, message id, error) of every recipient who did not certainly get
+    exactly one message: failed, deferred, uncertain, or sent again after no answer."""
     query = (
         select(
             subscribers.c.email,
@@ -292,7 +345,7 @@ def problems(connection: Connection, campaign_id: int) -> Iterator[tuple[str, st
         .join(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
         .where(
             deliveries.c.campaign_id == campaign_id,
-            deliveries.c.status.in_([DeliveryStatus.FAILED.value, DeliveryStatus.UNCERTAIN.value]),
+            deliveries.c.status.in_(PROBLEMS) | (deliveries.c.uncertain_sends > 0),
         )
         .order_by(subscribers.c.email_key)
     )

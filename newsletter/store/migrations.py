@@ -58,6 +58,16 @@ UPGRADES: dict[int, Sequence[str]] = {
         "ALTER TABLE campaigns ADD COLUMN owner VARCHAR(128)",
         "ALTER TABLE campaigns ADD COLUMN heartbeat_at TIMESTAMP",
     ),
+    3: (
+        # Unconfirmed messages counted, not recognised by their error text.
+        "ALTER TABLE deliveries ADD COLUMN uncertain_sends INTEGER NOT NULL DEFAULT 0",
+        "UPDATE deliveries SET uncertain_sends = 1"
+        " WHERE error LIKE 'in flight when a send stopped%'",
+        # Retries that ran out on temporary failures can be tried again (--retry-failed).
+        "UPDATE deliveries SET status = 'deferred'"
+        " WHERE status = 'failed' AND error LIKE 'gave up after %'",
+        "ALTER TABLE campaigns ADD COLUMN last_problem TEXT",
+    ),
 }
 """Version N: the statements that upgrade version N-1 to N."""
 

@@ -80,6 +80,7 @@ campaigns = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("owner", String(128), nullable=True, comment="host:pid of the process sending it"),
     Column("heartbeat_at", DateTime(timezone=True), nullable=True),
+    Column("last_problem", Text, nullable=True, comment="why the last send stopped short"),
     UniqueConstraint("provider", "slug"),
 )
 
@@ -89,10 +90,21 @@ deliveries = Table(
     Column("campaign_id", Integer, ForeignKey("campaigns.id"), nullable=False),
     Column("subscriber_id", String(32), ForeignKey("subscribers.id"), nullable=False),
     Column(
-        "status", String(16), nullable=False, comment="pending, sending, sent, failed, uncertain"
+        "status",
+        String(16),
+        nullable=False,
+        comment="sending, sent, failed, deferred, uncertain",
     ),
     Column("message_id", String(255), nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
+    Column(
+        "uncertain_sends",
+        Integer,
+        nullable=False,
+        default=0,
+        server_default="0",
+        comment="messages sent to this recipient that the server never confirmed",
+    ),
     Column("error", Text, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("campaign_id", "subscriber_id"),

@@ -47,6 +47,8 @@ APPLE_MAIL_NOTE = (
     "many opens are machines, not readers. Clicks are the better signal."
 )
 
+RETRIES_ITSELF = "Mailchimp retries temporary failures (soft bounces) itself"
+
 
 class OutcomeUnknown(ProviderError):
     """An action may or may not have happened, and Mailchimp could not be asked which."""
@@ -244,8 +246,10 @@ class MailchimpProvider(Provider):
             raw={"campaign_id": pushed.remote_id},
         )
 
-    def plan_send(self, issue: Issue) -> SendPlan:
+    def plan_send(self, issue: Issue, *, retry_failed: bool = False) -> SendPlan:
         """Pushes the draft first: Mailchimp counts and checks the campaign it holds."""
+        if retry_failed:
+            raise UnsupportedFeature(RETRIES_ITSELF)
         audience = f"{self.settings.audience.name} (Mailchimp audience {self.audience_id})"
         remote = self.locate(issue)
         if remote is not None and remote.status in payloads.SENT:
@@ -273,8 +277,15 @@ class MailchimpProvider(Provider):
         return record.state if record else None
 
     def send(
-        self, issue: Issue, *, resend: bool = False, progress: Progress | None = None
+        self,
+        issue: Issue,
+        *,
+        resend: bool = False,
+        retry_failed: bool = False,
+        progress: Progress | None = None,
     ) -> SendReport:
+        if retry_failed:
+            raise UnsupportedFeature(RETRIES_ITSELF)
         remote = self.locate(issue)
         if remote is not None and remote.status in payloads.SENT:
             if resend:
