@@ -78,6 +78,8 @@ class RunResult:
     deferred: int = 0
     uncertain: int = 0
     skipped: int = 0
+    sent_again: int = 0
+    """Recipients sent once more after an earlier message got no answer."""
     interrupted: bool = False
     relay_down: str | None = None
     """Why the relay was given up on, or None."""
@@ -380,7 +382,7 @@ class SendRun:
                 in_flight = row
                 pending = self.sender.deliver(channel, row, msg_id)
                 in_flight = None
-                self._count(pending.status)
+                self._count(pending.status, again=row.previous is DeliveryStatus.UNCERTAIN)
         except BaseException as exc:
             self._shared.fatal = self._shared.fatal or exc
             self.stop.set()
@@ -388,16 +390,20 @@ class SendRun:
                 pending = Outcome(in_flight.id, None, previous=in_flight.previous)
         finally:
             if pending is not None:
-                self._record(pending, None)
+                try:
+                    self._record(pending, None)
+                except BaseException as exc:
+                    self._shared.fatal = self._shared.fatal or exc
             if channel is not None:
                 with contextlib.suppress(DeliveryError):
                     channel.close()
 
-    def _count(self, status: DeliveryStatus | None) -> None:
+    def _count(self, status: DeliveryStatus | None, *, again: bool = False) -> None:
         result = self._shared.result
         with self._counts:
             if status is DeliveryStatus.SENT:
                 result.sent += 1
+                result.sent_again += again
                 self._shared.failures_in_a_row = 0
                 return
             if status is DeliveryStatus.FAILED:

@@ -349,9 +349,11 @@ class LocalProvider(Provider):
         if earlier:
             notes.append(f"{earlier:,} sent before this run")
         if uncertain_now:
+            notes.append(f"{uncertain_now} message(s) were in flight when the last send stopped")
+        if result.sent_again:
             notes.append(
-                f"{uncertain_now} message(s) were in flight when the last send stopped; "
-                "they were sent once more and may arrive twice"
+                f"{result.sent_again} recipient(s) whose earlier message got no answer were "
+                "sent it once more; they may have two copies"
             )
         notes.extend(next_steps(result, released))
         if released.problems_file is not None:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    literal_column,
     select,
     text,
     update,
@@ -171,7 +172,7 @@ class Audience:
         in_flight = (
             deliveries.c.campaign_id == bindparam("c_id"),
             deliveries.c.subscriber_id == bindparam("s_id"),
-            deliveries.c.status == DeliveryStatus.SENDING.value,
+            deliveries.c.status == literal_column(f"'{DeliveryStatus.SENDING.value}'"),
         )
         self._release_new = delete(deliveries).where(*in_flight)
         self._release_again = (
