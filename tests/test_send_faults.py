@@ -79,6 +79,7 @@ def test_a_relay_that_is_down_stops_the_send_soon_and_loses_nobody(project_dir, 
     assert "Connection refused" in report.problem and "no message went through" in report.problem
     assert statuses(provider) == {}, "a recipient was charged with the relay's failure"
     assert provider.campaign_state(issue.slug) is CampaignState.SENDING
+    assert not provider.has_gone_out(issue.slug), "an issue nobody got is not archived"
 
     relay = FaultServer(port).start()
     try:
@@ -87,6 +88,7 @@ def test_a_relay_that_is_down_stops_the_send_soon_and_loses_nobody(project_dir, 
         relay.stop()
     assert (resumed.sent, resumed.state, resumed.status) == (9, CampaignState.SENT, SendStatus.SENT)
     assert dict(relay.received) == dict.fromkeys(PEOPLE, 1)
+    assert provider.has_gone_out(issue.slug)
 
 
 def test_a_relay_killed_midway_then_back_gives_everyone_one_copy(project_dir, example_file):
@@ -103,6 +105,7 @@ def test_a_relay_killed_midway_then_back_gives_everyone_one_copy(project_dir, ex
     assert sum(relay.received.values()) == 4
     recorded = statuses(provider)
     assert sorted(recorded.values()) == ["sent"] * 3 + ["uncertain"]
+    assert provider.has_gone_out(issue.slug), "those who got it can open the web version"
 
     relay.behaviour.down_after = None
     relay.start()

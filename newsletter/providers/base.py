@@ -162,6 +162,10 @@ class Provider(ABC):
     def campaign_state(self, slug: str) -> CampaignState | None:
         """What this provider recorded for the issue, or None if it never saw it."""
 
+    def has_gone_out(self, slug: str) -> bool:
+        """Whether anyone may have received the issue, so its web version may be shown."""
+        return self.campaign_state(slug) in (CampaignState.SENDING, CampaignState.SENT)
+
     def schedule(self, issue: Issue, when: datetime) -> SendReport:
         self.require(Capability.SCHEDULE, "schedule a campaign itself")
         raise NotImplementedError

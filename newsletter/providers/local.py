@@ -96,6 +96,17 @@ class LocalProvider(Provider):
             campaign = campaigns.get(connection, self.name, slug)
         return campaign.state if campaign else None
 
+    def has_gone_out(self, slug: str) -> bool:
+        """Sent, or stopped after at least one message went out: a send that delivered
+        nothing publishes nothing."""
+        with self.engine.connect() as connection:
+            campaign = campaigns.get(connection, self.name, slug)
+            if campaign is None or campaign.state is CampaignState.DRAFT:
+                return False
+            if campaign.state is CampaignState.SENT:
+                return True
+            return deliveries.counts(connection, campaign.id).get(DeliveryStatus.SENT, 0) > 0
+
     # Delivery set-up
 
     def transport(self) -> Transport:

@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError, ProviderError, TokenError
 from newsletter.links import LinkBuilder, Purpose
-from newsletter.models import CampaignState, Subscriber, SubscriberStatus
+from newsletter.models import Subscriber, SubscriberStatus
 from newsletter.providers.base import ChangeSource, Provider
 from newsletter.web.archive import SLUG, ArchivePages
 from newsletter.web.pages import Pages
@@ -39,7 +39,6 @@ PROVIDER_THREADS = 4
 """Provider calls at once. SQLite takes one writer at a time (more threads only wait on
 its lock and raise latency); Mailchimp allows ten connections per account."""
 
-PUBLISHED = frozenset({CampaignState.SENDING, CampaignState.SENT})
 
 T = TypeVar("T")
 
@@ -300,8 +299,7 @@ class PreferenceCentre:
     async def _published(self, slug: str) -> bool:
         if not SLUG.fullmatch(slug):
             return False
-        state = await self._blocking(self.provider.campaign_state, slug)
-        return state in PUBLISHED
+        return await self._blocking(self.provider.has_gone_out, slug)
 
     async def about(self, request: Request) -> Response:
         response = self.pages.render("about")
