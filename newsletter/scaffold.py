@@ -17,7 +17,7 @@ subject: "Subject line people see in their inbox"
 preview_text: One sentence shown after the subject in most inboxes.
 title: {title}
 topics: [{topics}]
-# send_at: {send_at}   # when `newsletter run-due` should send it ({zone})
+# send_at: {send_at}   # when it is meant to go out ({zone})
 
 intro: |
   A short welcome. **Markdown** works here: lists, links, emphasis.

@@ -31,9 +31,31 @@ def test_readme_documents_every_section_type_and_field():
             assert f"`{name}`" in README, f"{model.__name__}.{name} is not in the README"
 
 
-def test_readme_documents_the_writing_commands():
-    documented = set(re.findall(r"`newsletter ([a-z-]+)", README))
-    registered = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
-    for command in ("new", "validate", "render", "preview"):
-        assert command in documented
-        assert command in registered
+def _registered(group: object = None, prefix: str = "") -> set[str]:
+    """Every command, sub-commands as ``audience import``."""
+    group = group or typer.main.get_command(app)
+    names = set()
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        names.add(f"{prefix}{name}")
+        if hasattr(command, "commands"):
+            names |= _registered(command, f"{prefix}{name} ")
+    return names
+
+
+def _shown_in_readme() -> set[str]:
+    """Every ``newsletter X`` (and ``newsletter X Y`` for a group) the README shows."""
+    groups = {name.partition(" ")[0] for name in _registered() if " " in name}
+    shown = set()
+    for first, second in re.findall(r"`newsletter ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?", README):
+        shown.add(f"{first} {second}" if first in groups and second else first)
+    return shown
+
+
+def test_every_command_in_the_readme_exists():
+    missing = _shown_in_readme() - _registered()
+    assert not missing, f"the README shows commands that do not exist: {sorted(missing)}"
+
+
+def test_every_command_is_documented_in_the_readme():
+    undocumented = _registered() - _shown_in_readme()
+    assert not undocumented, f"commands missing from the README: {sorted(undocumented)}"
