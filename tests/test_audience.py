@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 from newsletter.cli import app
 from newsletter.config import load_settings
 from newsletter.models import SubscriberStatus
+from newsletter.providers.base import ChangeSource, MemberInput, Provider
 from newsletter.providers.local import LocalProvider
 from newsletter.store import consent
 from newsletter.store.database import open_database
@@ -120,3 +121,21 @@ def test_list_export_topics_and_add(project_dir, tmp_path):
     assert code != 0 and "not a valid email address" in err and "Traceback" not in err
     code, _, err = run("audience", "import", str(tmp_path / "missing.csv"))
     assert code != 0 and "cannot read" in err
+
+
+def test_topic_counts_in_one_query_match_a_walk_over_the_audience(settings):
+    local = LocalProvider(settings)
+    local.import_members(
+        [
+            MemberInput("a@example.org", topics=frozenset({"events", "reviews"})),
+            MemberInput("b@example.org", topics=frozenset({"events"})),
+            MemberInput("c@example.org", topics=frozenset({"resources"})),
+            MemberInput("d@example.org"),
+        ]
+    )
+    gone = local.find_by_email("c@example.org")
+    local.unsubscribe(gone.id, source=ChangeSource.CLI)
+
+    expected = {"events": 2, "reviews": 1}
+    assert local.topic_counts() == expected
+    assert Provider.topic_counts(local) == expected

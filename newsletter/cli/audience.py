@@ -182,8 +182,6 @@ def topics(
     settings = settings_for(project)
     with get_provider(settings, provider_name) as provider:
         provider.require(Capability.TOPICS, "list topics")
+        counts = provider.topic_counts()
         for topic in settings.topics:
-            count = sum(
-                1 for _ in provider.members(status=SubscriberStatus.SUBSCRIBED, topic=topic.id)
-            )
-            typer.echo(f"{topic.id}\t{count}\t{topic.name}")
+            typer.echo(f"{topic.id}\t{counts.get(topic.id, 0)}\t{topic.name}")

@@ -195,6 +195,14 @@ class Provider(ABC):
         self, *, status: SubscriberStatus | None = None, topic: str | None = None
     ) -> Iterator[Subscriber]: ...
 
+    def topic_counts(self) -> dict[str, int]:
+        """Subscribed members per topic id, in one pass over the audience."""
+        counts: dict[str, int] = {}
+        for member in self.members(status=SubscriberStatus.SUBSCRIBED):
+            for topic in member.topics:
+                counts[topic] = counts.get(topic, 0) + 1
+        return counts
+
     @abstractmethod
     def find_by_email(self, email: str) -> Subscriber | None: ...
 

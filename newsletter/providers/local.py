@@ -56,6 +56,7 @@ from newsletter.providers.base import (
 from newsletter.render.merge import LOCAL_TAGS
 from newsletter.store import campaigns, deliveries
 from newsletter.store import subscribers as store
+from newsletter.store import topics as topics_store
 from newsletter.store.database import open_database
 from newsletter.store.deliveries import AudienceRow, DeliveryStatus, Selection
 from newsletter.store.subscribers import ImportCounts, NewMember
@@ -471,6 +472,10 @@ class LocalProvider(Provider):
         self, *, status: SubscriberStatus | None = None, topic: str | None = None
     ) -> Iterator[Subscriber]:
         return store.iter_members(self.engine, status=status, topic=topic)
+
+    def topic_counts(self) -> dict[str, int]:
+        with self.engine.connect() as connection:
+            return topics_store.subscribed_counts(connection)
 
     def find_by_email(self, email: str) -> Subscriber | None:
         with self.engine.connect() as connection:
