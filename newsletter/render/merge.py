@@ -131,7 +131,3 @@ class SlotTemplate:
             out.append(filled[name])
             out.append(part)
         return "".join(out)
-
-
-def has_unfilled_slot(text: str) -> bool:
-    return _LOCAL_SLOT.search(text) is not None

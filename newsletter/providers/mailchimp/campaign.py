@@ -14,8 +14,6 @@ from newsletter.render.compile import CompiledIssue
 
 _ENCODED_TAG = re.compile(r"\*%7C([A-Z0-9_:]+)%7C\*", re.IGNORECASE)
 
-EDITABLE = frozenset({"save", "paused"})
-"""Remote statuses in which a campaign's settings and content can still change."""
 SENT = frozenset({"sending", "sent"})
 
 

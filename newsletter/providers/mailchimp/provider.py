@@ -33,7 +33,6 @@ from newsletter.providers.base import (
     SendPlan,
 )
 from newsletter.providers.mailchimp import campaign as payloads
-from newsletter.providers.mailchimp.audience import InterestMap
 from newsletter.providers.mailchimp.client import MailchimpClient, outcome_unknown
 from newsletter.providers.mailchimp.members import Members
 from newsletter.providers.mailchimp.records import CampaignRecords
@@ -444,10 +443,6 @@ class MailchimpProvider(Provider):
         if self._groups is None:
             self._groups = InterestGroups(self.client, self.audience_id, self.settings)
         return self._groups
-
-    def interest_map(self) -> InterestMap | None:
-        """Topic ids to interest ids in the configured category; None if it is missing."""
-        return self.groups.lookup()
 
     def sync_topics(self) -> TopicSync:
         return self.groups.sync()
