@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -23,6 +23,8 @@ from newsletter.web.routes import PreferenceCentre
 from newsletter.web.security import SecurityHeaders
 
 log = logging.getLogger("newsletter.web")
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def create_app(settings: Settings, provider: Provider | None = None) -> Starlette:
@@ -48,7 +50,8 @@ def create_app(settings: Settings, provider: Provider | None = None) -> Starlett
         status = exc.status_code if isinstance(exc, HTTPException) else 500
         if status == 404:
             return pages.render("not_found", status_code=404, what="page")
-        return PlainTextResponse(f"{status}\n", status_code=status)
+        headers = exc.headers if isinstance(exc, HTTPException) else None
+        return PlainTextResponse(f"{status}\n", status_code=status, headers=headers)
 
     async def provider_error(request: Request, exc: Exception) -> Response:
         page = request.url.path.strip("/").split("/", 1)[0]  # never the token
@@ -56,13 +59,14 @@ def create_app(settings: Settings, provider: Provider | None = None) -> Starlett
         return pages.render("unavailable", status_code=503)
 
     routes = [
-        Route("/unsubscribe/{token}", centre.unsubscribe_page, methods=["GET"]),
-        Route("/unsubscribe/{token}", centre.unsubscribe, methods=["POST"]),
-        Route("/preferences/{token}", centre.preferences_page, methods=["GET"]),
-        Route("/preferences/{token}", centre.save_preferences, methods=["POST"]),
-        Route("/archive/{slug}", centre.archive_page, methods=["GET"]),
-        Route("/about", centre.about, methods=["GET"]),
-        Route("/healthz", centre.healthz, methods=["GET"]),
+        route("/unsubscribe/{token}", {"GET": centre.unsubscribe_page, "POST": centre.unsubscribe}),
+        route(
+            "/preferences/{token}",
+            {"GET": centre.preferences_page, "POST": centre.save_preferences},
+        ),
+        route("/archive/{slug}", {"GET": centre.archive_page}),
+        route("/about", {"GET": centre.about}),
+        route("/healthz", {"GET": centre.healthz}),
     ]
     app = _PreferenceCentreApp(
         routes=routes,
@@ -72,6 +76,20 @@ def create_app(settings: Settings, provider: Provider | None = None) -> Starlett
     app.content_security_policy = pages.content_security_policy
     app.state.centre = centre
     return app
+
+
+def route(path: str, handlers: Mapping[str, Endpoint]) -> Route:
+    """One route per path, its handler chosen by method (HEAD as GET).
+
+    A wrong method gets 405 with ``Allow`` naming every method of the path; with a route
+    per method, the first route with the path would answer and name only its own.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return Route(path, endpoint, methods=list(handlers))
 
 
 class _PreferenceCentreApp(Starlette):

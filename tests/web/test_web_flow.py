@@ -285,3 +285,20 @@ def test_provider_failure_is_logged_without_the_token(start_server, web_settings
         assert client.get(token_url).status_code == 503
     assert "provider error on GET /preferences" in caplog.text
     assert token_url.rsplit("/", 1)[1] not in caplog.text
+
+
+def test_a_wrong_method_gets_405_naming_every_method_the_path_takes(server, client):
+    takes = {
+        server.unsubscribe_url("sam@example.org"): {"GET", "HEAD", "POST"},
+        server.preferences_url("sam@example.org"): {"GET", "HEAD", "POST"},
+        f"{server.base_url}/archive/winter-2026": {"GET", "HEAD"},
+        f"{server.base_url}/about": {"GET", "HEAD"},
+        f"{server.base_url}/healthz": {"GET", "HEAD"},
+    }
+    for url, allowed in takes.items():
+        for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - allowed):
+            response = client.request(method, url, data=ONE_CLICK if method != "GET" else None)
+            assert response.status_code == 405, (method, url)
+            allow = {name.strip() for name in response.headers.get("allow", "").split(",")}
+            assert allow == allowed, (method, url)
+    assert _status(server, "sam@example.org") is SubscriberStatus.SUBSCRIBED
