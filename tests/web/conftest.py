@@ -14,9 +14,9 @@ import uvicorn
 from newsletter.campaigns import load_issue
 from newsletter.config import Settings, load_settings
 from newsletter.links import LinkBuilder
-from newsletter.providers import get_provider
 from newsletter.providers.base import ChangeSource, Provider
 from newsletter.web import create_app
+from newsletter.web.app import web_provider
 from newsletter.web.server import uvicorn_config
 
 from .support import MEMBERS, OLD_SECRET, SECRET, Server, free_port
@@ -31,7 +31,7 @@ def web_settings(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings
 
 @pytest.fixture(params=["memory", "local"])
 def provider(request: pytest.FixtureRequest, web_settings: Settings) -> Iterator[Provider]:
-    chosen = get_provider(web_settings, request.param)
+    chosen = web_provider(web_settings, request.param)
     chosen.import_members(MEMBERS, source=ChangeSource.IMPORT)
     yield chosen
     chosen.close()

@@ -267,6 +267,7 @@ def test_provider_failure_shows_a_try_later_page_and_changes_nothing(
         failing.unsubscribe_url("sam@example.org"), data={"List-Unsubscribe": "One-Click"}
     )
     assert response.status_code == 503
+    assert response.headers["retry-after"] == "60"
     assert "Please try again in a few minutes" in response.text
     assert response.headers["referrer-policy"] == "no-referrer"
     assert failing.member("sam@example.org").status is SubscriberStatus.SUBSCRIBED
