@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -20,6 +21,7 @@ from newsletter.links import LinkBuilder
 from newsletter.providers import get_provider
 from newsletter.providers.base import Provider
 from newsletter.store.database import is_locked, with_lock_timeout
+from newsletter.web.limits import DEFAULT_BODY_LIMITS, BodyLimits, RequestBodyLimits
 from newsletter.web.pages import Pages
 from newsletter.web.routes import PreferenceCentre
 from newsletter.web.security import SecurityHeaders
@@ -46,11 +48,16 @@ def page_name(request: Request) -> str:
     return request.url.path.strip("/").split("/", 1)[0]
 
 
-def create_app(settings: Settings, provider: Provider | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    provider: Provider | None = None,
+    *,
+    body_limits: BodyLimits = DEFAULT_BODY_LIMITS,
+) -> Starlette:
     """The app for one project. Raises ``ConfigError`` without a usable ``NEWSLETTER_SECRET``.
 
     A provider passed in stays the caller's to close (make it with ``web_provider``);
-    one made here closes at shutdown.
+    one made here closes at shutdown. ``body_limits`` bounds reading request bodies.
     """
     links = LinkBuilder.from_settings(settings)
     pages = Pages(settings, links.about_url())
@@ -104,6 +111,7 @@ def create_app(settings: Settings, provider: Provider | None = None) -> Starlett
     ]
     app = _PreferenceCentreApp(
         routes=routes,
+        middleware=[Middleware(RequestBodyLimits, limits=body_limits)],
         exception_handlers={
             HTTPException: http_error,
             ProviderError: provider_error,

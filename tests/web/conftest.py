@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -38,12 +39,15 @@ def provider(request: pytest.FixtureRequest, web_settings: Settings) -> Iterator
 
 
 @pytest.fixture
-def start_server() -> Iterator[Callable[[Settings, Provider], Server]]:
-    """Starts uvicorn in a thread on a free port; every server stops after the test."""
+def start_server() -> Iterator[Callable[..., Server]]:
+    """Starts uvicorn in a thread on a free port; every server stops after the test.
+
+    Keyword arguments go to ``create_app`` (``body_limits``).
+    """
     running: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start(settings: Settings, provider: Provider) -> Server:
-        app = create_app(settings, provider)
+    def start(settings: Settings, provider: Provider, **options: Any) -> Server:
+        app = create_app(settings, provider, **options)
         port = free_port()
         server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
@@ -66,7 +70,7 @@ def start_server() -> Iterator[Callable[[Settings, Provider], Server]]:
 
 @pytest.fixture
 def server(
-    start_server: Callable[[Settings, Provider], Server],
+    start_server: Callable[..., Server],
     web_settings: Settings,
     provider: Provider,
 ) -> Server:
