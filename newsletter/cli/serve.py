@@ -27,13 +27,13 @@ def serve(
     import uvicorn
 
     from newsletter.links import LinkSigner
-    from newsletter.providers import get_provider
     from newsletter.web import create_app
+    from newsletter.web.app import web_provider
     from newsletter.web.server import uvicorn_config
 
     settings = settings_for(project)
     LinkSigner.from_settings(settings)
-    chosen = get_provider(settings, provider)
+    chosen = web_provider(settings, provider)
     try:
         web_app = create_app(settings, chosen)
         typer.echo(f"Preference centre for {settings.public_url} on http://{host}:{port}")

@@ -1,24 +1,39 @@
-"""Opening the database: WAL and foreign keys on SQLite, the folder created if needed."""
+"""Opening the database: WAL and foreign keys on SQLite, the folder created if needed.
+
+An SQLite connection waits up to ``LOCK_TIMEOUT`` seconds for another writer's lock,
+or the ``timeout`` in the URL (``sqlite:///audience.db?timeout=1``), which
+``with_lock_timeout`` sets for a caller that must answer sooner.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from pydantic import SecretStr
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from newsletter.config import Settings
 from newsletter.errors import ConfigError, StoreError
 
+LOCK_TIMEOUT = 30.0
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+_LOCKED_MESSAGES = ("database is locked", "database table is locked", "database is busy")
+
+
+def _parse(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise ConfigError("NEWSLETTER_DATABASE_URL is not a database URL") from None
+
 
 def engine_for(url: str, *, base: Path | None = None) -> Engine:
     """An engine for ``url``; a relative SQLite path is taken from ``base``."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ConfigError("NEWSLETTER_DATABASE_URL is not a database URL") from None
+    parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
@@ -27,7 +42,8 @@ def engine_for(url: str, *, base: Path | None = None) -> Engine:
                 path = base / path
             path.parent.mkdir(parents=True, exist_ok=True)
             parsed = parsed.set(database=str(path))
-        engine = create_engine(parsed, connect_args={"timeout": 30})
+        connect_args = {} if "timeout" in parsed.query else {"timeout": LOCK_TIMEOUT}
+        engine = create_engine(parsed, connect_args=connect_args)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(parsed, pool_pre_ping=True)
@@ -35,6 +51,30 @@ def engine_for(url: str, *, base: Path | None = None) -> Engine:
 
 def engine_from_settings(settings: Settings) -> Engine:
     return engine_for(settings.database_url.get_secret_value(), base=settings.root)
+
+
+def with_lock_timeout(settings: Settings, seconds: float) -> Settings:
+    """The same settings, with an SQLite database that waits at most ``seconds`` for a lock.
+
+    For a caller that would rather answer "try again" at once than wait for a long
+    write (the preference centre); other databases' URLs are kept as they are.
+    """
+    url = _parse(settings.database_url.get_secret_value())
+    if url.get_backend_name() != "sqlite":
+        return settings
+    waiting = url.update_query_dict({"timeout": str(seconds)})
+    rendered = waiting.render_as_string(hide_password=False)
+    return settings.model_copy(update={"database_url": SecretStr(rendered)})
+
+
+def is_locked(exc: BaseException) -> bool:
+    """True when ``exc`` says another connection holds the lock: worth trying again later."""
+    if not isinstance(exc, OperationalError):
+        return False
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)  # extended codes keep the low byte
+    return any(message in str(exc.orig).lower() for message in _LOCKED_MESSAGES)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:

@@ -34,7 +34,6 @@ log = logging.getLogger("newsletter.web")
 ONE_CLICK_FIELD = "List-Unsubscribe"
 ONE_CLICK_VALUE = "One-Click"
 MAX_FIELDS = 50
-MAX_BODY_BYTES = 64 * 1024
 PROVIDER_THREADS = 4
 """Provider calls at once. SQLite takes one writer at a time (more threads only wait on
 its lock and raise latency); Mailchimp allows ten connections per account."""
@@ -138,10 +137,7 @@ class PreferenceCentre:
         return self.pages.render("not_found", status_code=404, what="link")
 
     async def _form(self, request: Request) -> FormData | None:
-        """The posted form, or None when it is too big or cannot be read."""
-        length = request.headers.get("content-length", "")
-        if length and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return None
+        """The posted form, or None when it cannot be read (``RequestBodyLimits`` bounds it)."""
         try:
             return await request.form(max_files=0, max_fields=MAX_FIELDS)
         except (MultiPartException, HTTPException):

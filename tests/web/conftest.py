@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,9 +15,9 @@ import uvicorn
 from newsletter.campaigns import load_issue
 from newsletter.config import Settings, load_settings
 from newsletter.links import LinkBuilder
-from newsletter.providers import get_provider
 from newsletter.providers.base import ChangeSource, Provider
 from newsletter.web import create_app
+from newsletter.web.app import web_provider
 from newsletter.web.server import uvicorn_config
 
 from .support import MEMBERS, OLD_SECRET, SECRET, Server, free_port
@@ -31,19 +32,22 @@ def web_settings(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings
 
 @pytest.fixture(params=["memory", "local"])
 def provider(request: pytest.FixtureRequest, web_settings: Settings) -> Iterator[Provider]:
-    chosen = get_provider(web_settings, request.param)
+    chosen = web_provider(web_settings, request.param)
     chosen.import_members(MEMBERS, source=ChangeSource.IMPORT)
     yield chosen
     chosen.close()
 
 
 @pytest.fixture
-def start_server() -> Iterator[Callable[[Settings, Provider], Server]]:
-    """Starts uvicorn in a thread on a free port; every server stops after the test."""
+def start_server() -> Iterator[Callable[..., Server]]:
+    """Starts uvicorn in a thread on a free port; every server stops after the test.
+
+    Keyword arguments go to ``create_app`` (``body_limits``).
+    """
     running: list[tuple[uvicorn.Server, threading.Thread]] = []
 
-    def start(settings: Settings, provider: Provider) -> Server:
-        app = create_app(settings, provider)
+    def start(settings: Settings, provider: Provider, **options: Any) -> Server:
+        app = create_app(settings, provider, **options)
         port = free_port()
         server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
@@ -66,7 +70,7 @@ def start_server() -> Iterator[Callable[[Settings, Provider], Server]]:
 
 @pytest.fixture
 def server(
-    start_server: Callable[[Settings, Provider], Server],
+    start_server: Callable[..., Server],
     web_settings: Settings,
     provider: Provider,
 ) -> Server:

@@ -246,10 +246,12 @@ def test_a_campaign_file_that_does_not_validate_has_no_archive_page(server, clie
 def test_an_oversized_form_is_refused_and_changes_nothing(server, client):
     url = server.unsubscribe_url("sam@example.org")
     body = b"List-Unsubscribe=One-Click&padding=" + b"x" * (128 * 1024)
-    response = client.post(
-        url, content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
-    )
-    assert response.status_code == 403
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    declared = client.post(url, content=body, headers=headers)
+    chunked = client.post(url, content=iter([body[:1000], body[1000:]]), headers=headers)
+    assert "content-length" not in chunked.request.headers
+    assert (declared.status_code, chunked.status_code) == (413, 413)
+    assert declared.headers["connection"] == "close"
     assert _status(server, "sam@example.org") is SubscriberStatus.SUBSCRIBED
 
 
@@ -267,6 +269,7 @@ def test_provider_failure_shows_a_try_later_page_and_changes_nothing(
         failing.unsubscribe_url("sam@example.org"), data={"List-Unsubscribe": "One-Click"}
     )
     assert response.status_code == 503
+    assert response.headers["retry-after"] == "60"
     assert "Please try again in a few minutes" in response.text
     assert response.headers["referrer-policy"] == "no-referrer"
     assert failing.member("sam@example.org").status is SubscriberStatus.SUBSCRIBED
@@ -285,3 +288,20 @@ def test_provider_failure_is_logged_without_the_token(start_server, web_settings
         assert client.get(token_url).status_code == 503
     assert "provider error on GET /preferences" in caplog.text
     assert token_url.rsplit("/", 1)[1] not in caplog.text
+
+
+def test_a_wrong_method_gets_405_naming_every_method_the_path_takes(server, client):
+    takes = {
+        server.unsubscribe_url("sam@example.org"): {"GET", "HEAD", "POST"},
+        server.preferences_url("sam@example.org"): {"GET", "HEAD", "POST"},
+        f"{server.base_url}/archive/winter-2026": {"GET", "HEAD"},
+        f"{server.base_url}/about": {"GET", "HEAD"},
+        f"{server.base_url}/healthz": {"GET", "HEAD"},
+    }
+    for url, allowed in takes.items():
+        for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - allowed):
+            response = client.request(method, url, data=ONE_CLICK if method != "GET" else None)
+            assert response.status_code == 405, (method, url)
+            allow = {name.strip() for name in response.headers.get("allow", "").split(",")}
+            assert allow == allowed, (method, url)
+    assert _status(server, "sam@example.org") is SubscriberStatus.SUBSCRIBED

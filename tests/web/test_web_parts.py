@@ -9,10 +9,18 @@ import time
 
 import httpx
 import pytest
+from pydantic import SecretStr
+from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from newsletter.cli import app
 from newsletter.config import Settings
+from newsletter.providers import get_provider
+from newsletter.providers.base import Provider
+from newsletter.store.database import LOCK_TIMEOUT as STORE_LOCK_TIMEOUT
+from newsletter.store.database import is_locked, with_lock_timeout
+from newsletter.web.app import LOCK_TIMEOUT, web_provider
 from newsletter.web.archive import ArchivePages
 from newsletter.web.pages import css_value
 from newsletter.web.routes import mask_email
@@ -144,3 +152,30 @@ def test_serve_runs_uvicorn_and_answers(project_dir):
         process.terminate()
         output = process.communicate(timeout=10)[0].decode()
     assert SECRET not in output
+
+
+def _busy_timeout_ms(provider: Provider) -> int:
+    with provider.engine.connect() as connection:  # type: ignore[attr-defined]
+        return int(connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one())
+
+
+def test_the_web_waits_briefly_for_a_lock_and_the_cli_keeps_its_patience(web_settings):
+    with web_provider(web_settings, "local") as web, get_provider(web_settings, "local") as cli:
+        assert _busy_timeout_ms(web) == LOCK_TIMEOUT * 1000
+        assert _busy_timeout_ms(cli) == STORE_LOCK_TIMEOUT * 1000
+
+
+def test_lock_timeout_leaves_other_databases_alone(web_settings):
+    other = web_settings.model_copy(
+        update={"database_url": SecretStr("postgresql://news:pw@db.example.org/news")}
+    )
+    assert with_lock_timeout(other, 1.0) is other
+
+
+def test_only_a_lock_counts_as_locked(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with pytest.raises(OperationalError) as raised, engine.connect() as connection:
+        connection.exec_driver_sql("SELECT * FROM no_such_table")
+    engine.dispose()
+    assert not is_locked(raised.value)
+    assert not is_locked(ValueError("database is locked"))
