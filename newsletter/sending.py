@@ -8,20 +8,27 @@ database and records each delivery); this module is the flow around it that the
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from newsletter.errors import ProviderError
 from newsletter.models import Issue, SendReport, SubscriberStatus
-from newsletter.providers.base import Capability, Progress, Provider, SendPlan
+from newsletter.providers.base import Progress, Provider, SendPlan
 from newsletter.providers.memory import MemoryProvider
 
 DRY_RUN_SAMPLE = 20
 
 
-def plan(issue: Issue, provider: Provider, *, retry_failed: bool = False) -> SendPlan:
-    provider.require(Capability.SEND, "send a campaign")
-    return provider.plan_send(issue, retry_failed=retry_failed)
+StopScope = Callable[[], AbstractContextManager[threading.Event]]
+"""Entered around the send itself: yields the event that stops it (the CLI's is set by
+Ctrl-C and SIGTERM)."""
+
+
+@contextmanager
+def _unstoppable() -> Iterator[threading.Event]:
+    yield threading.Event()
 
 
 def send_issue(
@@ -32,30 +39,20 @@ def send_issue(
     retry_failed: bool = False,
     confirm: Callable[[SendPlan], bool] | None = None,
     progress: Progress | None = None,
+    stop_scope: StopScope = _unstoppable,
 ) -> SendReport | None:
     """Plan, ask ``confirm`` (None: no question), then send; None when not confirmed."""
-    planned = plan(issue, provider, retry_failed=retry_failed)
+    planned = provider.plan_send(issue, retry_failed=retry_failed)
     if planned.problems:
         raise ProviderError(f"'{issue.slug}' cannot be sent: {'; '.join(planned.problems)}")
     if planned.finished and not (resend or retry_failed):
-        raise ProviderError(already_sent(planned))
+        raise ProviderError(provider.already_sent(issue.slug))
     if confirm is not None and not confirm(planned):
         return None
-    return provider.send(issue, resend=resend, retry_failed=retry_failed, progress=progress)
-
-
-def already_sent(planned: SendPlan) -> str:
-    hint = (
-        f"; {planned.deferred:,} deferred recipient(s) can be tried again with --retry-failed"
-        if planned.deferred
-        else ""
-    )
-    return f"'{planned.slug}' was already sent; pass --resend to send it to everyone again{hint}"
-
-
-def send_test(issue: Issue, provider: Provider, recipients: Sequence[str]) -> SendReport:
-    provider.require(Capability.TEST_SEND, "send a test copy")
-    return provider.send_test(issue, recipients)
+    with stop_scope() as stop:
+        return provider.send(
+            issue, resend=resend, retry_failed=retry_failed, progress=progress, stop=stop
+        )
 
 
 @dataclass(frozen=True)
@@ -69,7 +66,7 @@ def dry_run(issue: Issue, provider: Provider, *, resend: bool = False) -> DryRun
     """Who would receive the issue, with a sample rendered through the in-memory provider;
     nothing is sent and nothing is recorded. An issue already sent renders no sample
     (nobody would receive it) unless ``resend``."""
-    planned = plan(issue, provider)
+    planned = provider.plan_send(issue)
     wanted = set(issue.topics)
     audience = (
         member

@@ -193,6 +193,7 @@ def problem_server() -> Iterator[str]:
 
 def test_a_400_problem_reads_as_one_line_at_the_cli(project_dir, monkeypatch, problem_server):
     use_mailchimp(monkeypatch, problem_server)
+    monkeypatch.setenv("NEWSLETTER_PROVIDER", "mailchimp")
     result = CliRunner().invoke(app, ["push", "campaigns/winter-2026.yaml"])
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
@@ -310,7 +311,8 @@ def test_an_unknown_outcome_is_said_and_kept(settings, monkeypatch, issue):
     assert fake.count("POST", r"/campaigns/.*/actions/send") == 1
 
 
-def test_a_missing_key_is_one_line_at_the_cli(project_dir):
+def test_a_missing_key_is_one_line_at_the_cli(project_dir, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_PROVIDER", "mailchimp")
     result = CliRunner().invoke(app, ["push", "campaigns/winter-2026.yaml"])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [

@@ -10,18 +10,14 @@ from typing import Annotated
 
 import typer
 
+from newsletter import checks
 from newsletter.campaigns import campaign_path, load_issue
+from newsletter.checks import Severity
 from newsletter.cli.app import app
 from newsletter.cli.options import ProjectOption, settings_for
 from newsletter.errors import CampaignError, ConfigError, RenderError
 from newsletter.preview import PreviewServer, PreviewSource, bind
-from newsletter.render.compile import (
-    GMAIL_CLIP_BYTES,
-    SIZE_WARNING_BYTES,
-    CompiledIssue,
-    compile_issue,
-    sample_recipient,
-)
+from newsletter.render.compile import compile_issue, sample_recipient
 from newsletter.render.merge import MERGE_TAGS
 from newsletter.scaffold import scaffold_issue
 
@@ -77,12 +73,14 @@ def validate(
         except RenderError as exc:
             problems.append(f"{path}: {exc}")
             continue
-        if compiled.html_bytes > GMAIL_CLIP_BYTES:
-            problems.append(f"{path}: {_too_big(compiled)}")
+        found = checks.findings(compiled)
+        errors = [f for f in found if f.severity is Severity.ERROR]
+        if errors:
+            problems.extend(f"{path}: {f.message}" for f in errors)
             continue
         typer.echo(f"ok  {path}  ({len(issue.sections)} sections)")
-        if compiled.html_bytes > SIZE_WARNING_BYTES:
-            typer.echo(f"warning: {path}: {_near_clipping(compiled)}", err=True)
+        for finding in found:
+            typer.echo(f"warning: {path}: {finding.message}", err=True)
     if problems:
         typer.echo("\n".join(problems), err=True)
         raise typer.Exit(1)
@@ -119,10 +117,12 @@ def render(
         raise ConfigError(f"{out}: cannot write: {exc.strerror}") from None
     for path, size in written.values():
         typer.echo(f"{path}  {_kb(size)}")
-    if compiled.html_bytes > GMAIL_CLIP_BYTES:
-        raise RenderError(_too_big(compiled))
-    if compiled.html_bytes > SIZE_WARNING_BYTES:
-        typer.echo(f"warning: {_near_clipping(compiled)}", err=True)
+    found = checks.findings(compiled)
+    errors = [f.message for f in found if f.severity is Severity.ERROR]
+    if errors:
+        raise RenderError("; ".join(errors))
+    for finding in found:
+        typer.echo(f"warning: {finding.message}", err=True)
 
 
 def _write(path: Path, content: str) -> tuple[Path, int]:
@@ -135,19 +135,6 @@ def _write(path: Path, content: str) -> tuple[Path, int]:
 
 def _kb(size: int) -> str:
     return f"{size / 1024:.1f} KB"
-
-
-def _near_clipping(compiled: CompiledIssue) -> str:
-    return (
-        f"the HTML is {_kb(compiled.html_bytes)}; Gmail clips messages over {_kb(GMAIL_CLIP_BYTES)}"
-    )
-
-
-def _too_big(compiled: CompiledIssue) -> str:
-    return (
-        f"the HTML is {_kb(compiled.html_bytes)}, over Gmail's clipping point of "
-        f"{_kb(GMAIL_CLIP_BYTES)}: shorten the issue or split it"
-    )
 
 
 @app.command()

@@ -1,5 +1,6 @@
-"""Mailchimp campaigns from the command line: ``push``, ``schedule``, ``unschedule``,
-``report`` and ``audience sync-topics``."""
+"""Campaigns a provider keeps itself, from the command line: ``push``, ``schedule``,
+``unschedule``, ``report`` and ``audience sync-topics`` (Mailchimp today). Each asks the
+chosen provider; one that cannot do it says so."""
 
 from __future__ import annotations
 
@@ -14,18 +15,10 @@ from newsletter.cli.app import app
 from newsletter.cli.audience import audience_app
 from newsletter.cli.options import ProjectOption, ProviderOption, settings_for
 from newsletter.config import Settings
-from newsletter.errors import ConfigError, UnsupportedFeature
+from newsletter.errors import ConfigError
 from newsletter.providers import get_provider
-from newsletter.providers.mailchimp import MailchimpProvider
 
 FileArgument = Annotated[Path, typer.Argument(help="The campaign file.")]
-
-
-def _mailchimp(settings: Settings, name: str | None, doing: str) -> MailchimpProvider:
-    provider = get_provider(settings, name or "mailchimp")
-    if not isinstance(provider, MailchimpProvider):
-        raise UnsupportedFeature(f"{doing} needs the mailchimp provider (--provider mailchimp)")
-    return provider
 
 
 @app.command()
@@ -38,8 +31,8 @@ def push(
     """
     settings = settings_for(project)
     issue = load_issue(file, settings)
-    with _mailchimp(settings, provider, "push") as mailchimp:
-        result = mailchimp.push(issue)
+    with get_provider(settings, provider) as chosen:
+        result = chosen.push(issue)
     verb = "Created" if result.created else "Updated"
     typer.echo(f"{verb} the Mailchimp draft for '{issue.slug}' (campaign {result.remote_id}).")
 
@@ -136,8 +129,8 @@ def sync_topics(project: ProjectOption = None, provider: ProviderOption = None) 
     Example: newsletter audience sync-topics
     """
     settings = settings_for(project)
-    with _mailchimp(settings, provider, "sync-topics") as mailchimp:
-        result = mailchimp.sync_topics()
+    with get_provider(settings, provider) as chosen:
+        result = chosen.sync_topics()
     made = "created" if result.category_created else "found"
     typer.echo(f"Interest category '{result.category}' {made}.")
     for name in result.created:

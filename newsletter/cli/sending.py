@@ -16,7 +16,7 @@ from newsletter.cli.options import ProjectOption, ProviderOption, settings_for
 from newsletter.cli.progress import ProgressLine
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
-from newsletter.interrupts import StopSignals
+from newsletter.interrupts import StopSignals, stop_requests
 from newsletter.models import Issue, SendReport, SendStatus
 from newsletter.providers import get_provider
 from newsletter.providers.base import SendPlan
@@ -45,7 +45,7 @@ def test_send(
             raise ConfigError(f"--to '{address}' is not a valid email address: {exc}") from None
     issue = load_issue(file, settings)
     with get_provider(settings, provider_name) as provider:
-        report = sending.send_test(issue, provider, addresses)
+        report = provider.send_test(issue, addresses)
     typer.echo(f"Sent {report.sent} test cop{'y' if report.sent == 1 else 'ies'}: {report.message}")
     if report.status is not SendStatus.SENT:
         raise typer.Exit(1)
@@ -159,6 +159,7 @@ def _send(
                 retry_failed=choice.retry_failed,
                 confirm=confirm,
                 progress=progress,
+                stop_scope=stop_requests,
             )
         finally:
             progress.close()

@@ -26,10 +26,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine
 
+from newsletter.clock import Clock, utc_now
 from newsletter.delivery.dkim import DkimSigner
 from newsletter.delivery.message import MessageTemplate, Recipient, message_id
 from newsletter.delivery.transport import (
@@ -223,6 +223,7 @@ class PreparedRun:
     transport: Transport
     signer: DkimSigner | None
     options: SendOptions
+    clock: Clock = utc_now
 
     @property
     def description(self) -> str:
@@ -244,6 +245,7 @@ class PreparedRun:
             run_id=f"{self.slug}.{secrets.token_hex(4)}",
             signer=self.signer,
             heartbeat=heartbeat,
+            clock=self.clock,
         )
 
 
@@ -267,7 +269,9 @@ class SendRun:
         run_id: str,
         signer: DkimSigner | None = None,
         heartbeat: Callable[[Connection], None] | None = None,
+        clock: Clock = utc_now,
     ) -> None:
+        self.clock = clock
         self.engine = engine
         self.audience = audience
         self.template = template
@@ -357,7 +361,7 @@ class SendRun:
         """Record the last outcome and claim the next recipient in one transaction."""
         next_claim = (claim[0].id, claim[1], claim[0].previous) if claim else None
         with self._db:
-            return self._recorder.step(outcome, next_claim, datetime.now(UTC))
+            return self._recorder.step(outcome, next_claim, self.clock())
 
     def _work(self) -> None:
         channel: Channel | None = None

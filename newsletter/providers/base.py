@@ -1,12 +1,18 @@
 """What every provider offers, and the capabilities each one declares.
 
-The base class owns the shared flow (compiling with the provider's merge tags, checking
-capabilities); each provider fills in the operations it supports. An operation a
-provider cannot express raises ``UnsupportedFeature``; nothing is silently dropped.
+The base class owns the flow, as django-anymail's backends do: ``send_test``,
+``plan_send``, ``send``, ``push`` and ``schedule`` check the capability, run the rules
+every provider shares (the pre-send gate of ``newsletter.checks``, known topics, an
+issue already sent) and only then call the provider's hook (``_send``, ``_push`` ...)
+with the issue compiled once. Audience changes pass the same way: unknown topics are
+refused here, before any provider sees them. An operation a provider cannot express
+raises ``UnsupportedFeature``; nothing is silently dropped.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -14,8 +20,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
+from newsletter import checks
+from newsletter.clock import Clock, utc_now
 from newsletter.config import Settings
-from newsletter.errors import UnsupportedFeature
+from newsletter.errors import ProviderError, UnsupportedFeature
 from newsletter.models import CampaignState, Issue, SendReport, Subscriber, SubscriberStatus
 from newsletter.render.compile import CompiledIssue, compile_issue
 from newsletter.render.merge import MergeTags
@@ -26,8 +34,14 @@ class Capability(StrEnum):
     SEND = "send"
     SCHEDULE = "schedule"
     """The provider keeps the schedule itself (Mailchimp); otherwise ``run-due`` sends."""
+    DRAFTS = "drafts"
+    """Keeps a draft campaign that ``push`` creates and updates (Mailchimp)."""
+    RETRY_DEFERRED = "retry-deferred"
+    """Records recipients deferred by temporary refusals, for ``send --retry-failed``."""
     AUDIENCE = "audience"
     TOPICS = "topics"
+    TOPIC_SYNC = "topic-sync"
+    """Topics live as the provider's own groups, created by ``audience sync-topics``."""
     PREFERENCES = "preferences"
     """Our preference centre can look up, unsubscribe and change topics through it."""
     REPORTS = "reports"
@@ -109,21 +123,82 @@ Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while a send runs."""
 
 
+@dataclass(frozen=True)
+class PushResult:
+    remote_id: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class TopicSync:
+    category: str
+    category_created: bool
+    created: tuple[str, ...]
+    existing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """How to send, as the base hands it to a provider's ``_send``."""
+
+    resend: bool = False
+    retry_failed: bool = False
+    progress: Progress | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    """Set by the caller (the CLI on Ctrl-C or SIGTERM) to end the send cleanly."""
+
+
+class TopicScreen:
+    """Passes members whose topics the project defines; keeps the others as rejected."""
+
+    def __init__(self, known: frozenset[str]) -> None:
+        self.known = known
+        self.rejected: list[RejectedMember] = []
+
+    def __call__(self, members: Iterable[MemberInput]) -> Iterator[MemberInput]:
+        for member in members:
+            unknown = member.topics - self.known
+            if unknown:
+                reason = f"unknown topic '{sorted(unknown)[0]}'"
+                self.rejected.append(RejectedMember(member.email, reason, member.source_line))
+                continue
+            yield member
+
+    def merged(self, report: ImportReport) -> ImportReport:
+        if not self.rejected:
+            return report
+        rejected = sorted(
+            (*self.rejected, *report.rejected), key=lambda r: (r.source_line or 0, r.email)
+        )
+        return dataclasses.replace(report, rejected=tuple(rejected))
+
+
 class Provider(ABC):
     name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]]
     merge_tags: ClassVar[MergeTags]
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clock: Clock = utc_now) -> None:
         self.settings = settings
+        self.clock = clock
 
     def require(self, capability: Capability, doing: str) -> None:
         if capability not in self.capabilities:
-            raise UnsupportedFeature(f"the {self.name} provider cannot {doing}")
+            raise UnsupportedFeature(
+                f"the {self.name} provider cannot {doing}; choose one that can with "
+                "--provider or provider: in newsletter.yaml"
+            )
 
     def compile(self, issue: Issue) -> CompiledIssue:
         """The issue compiled once, with this provider's merge tags in the slots."""
         return compile_issue(issue, self.settings, self.merge_tags)
+
+    def checked(self, issue: Issue) -> CompiledIssue:
+        """The issue compiled and passed through the pre-send gate: an issue with an
+        error (over Gmail's clipping size, ...) stops here, before anything leaves."""
+        compiled = self.compile(issue)
+        checks.gate(compiled)
+        return compiled
 
     def close(self) -> None:  # noqa: B027 - providers without resources have nothing to close
         """Release connections and files."""
@@ -134,17 +209,21 @@ class Provider(ABC):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # Campaigns
+    # Campaigns: the shared flow
 
-    @abstractmethod
     def send_test(self, issue: Issue, recipients: Sequence[str]) -> SendReport:
         """Send a copy to the given addresses only; marks nothing as sent."""
+        self.require(Capability.TEST_SEND, "send a test copy")
+        return self._send_test(issue, self.checked(issue), recipients)
 
-    @abstractmethod
     def plan_send(self, issue: Issue, *, retry_failed: bool = False) -> SendPlan:
         """Who would receive the issue and whether anything stops the send."""
+        self.require(Capability.SEND, "send a campaign")
+        if retry_failed:
+            self.require(Capability.RETRY_DEFERRED, "retry deferred recipients")
+        self.checked(issue)
+        return self._plan_send(issue, retry_failed=retry_failed)
 
-    @abstractmethod
     def send(
         self,
         issue: Issue,
@@ -152,23 +231,32 @@ class Provider(ABC):
         resend: bool = False,
         retry_failed: bool = False,
         progress: Progress | None = None,
+        stop: threading.Event | None = None,
     ) -> SendReport:
-        """Send to the audience, exactly once; refuses an issue already sent unless ``resend``.
-
-        ``retry_failed``: send only to the recipients deferred by temporary refusals.
+        """Send to the audience, exactly once; refuses an issue already sent unless
+        ``resend``. ``retry_failed``: only the recipients deferred by temporary refusals.
         """
+        self.require(Capability.SEND, "send a campaign")
+        if retry_failed:
+            self.require(Capability.RETRY_DEFERRED, "retry deferred recipients")
+            if resend:
+                raise ProviderError("--resend and --retry-failed cannot be used together")
+        compiled = self.checked(issue)
+        if not (resend or retry_failed) and self.campaign_state(issue.slug) is CampaignState.SENT:
+            raise ProviderError(self.already_sent(issue.slug))
+        request = SendRequest(resend, retry_failed, progress, stop or threading.Event())
+        return self._send(issue, compiled, request)
 
-    @abstractmethod
-    def campaign_state(self, slug: str) -> CampaignState | None:
-        """What this provider recorded for the issue, or None if it never saw it."""
-
-    def has_gone_out(self, slug: str) -> bool:
-        """Whether anyone may have received the issue, so its web version may be shown."""
-        return self.campaign_state(slug) in (CampaignState.SENDING, CampaignState.SENT)
+    def push(self, issue: Issue) -> PushResult:
+        """Create the issue's draft campaign with the provider, or bring it up to date."""
+        self.require(Capability.DRAFTS, "keep a draft campaign")
+        return self._push(issue, self.checked(issue))
 
     def schedule(self, issue: Issue, when: datetime) -> SendReport:
         self.require(Capability.SCHEDULE, "schedule a campaign itself")
-        raise NotImplementedError
+        if when <= self.clock():
+            raise ProviderError(f"{when:%Y-%m-%d %H:%M %Z} is in the past")
+        return self._schedule(issue, self.checked(issue), when)
 
     def unschedule(self, issue: Issue) -> None:
         self.require(Capability.SCHEDULE, "unschedule a campaign")
@@ -178,9 +266,40 @@ class Provider(ABC):
         self.require(Capability.REPORTS, "report on a campaign")
         raise NotImplementedError
 
-    # Audience
+    def already_sent(self, slug: str) -> str:
+        """The refusal for an issue sent before; providers may add what else can be done."""
+        return f"'{slug}' was already sent; pass --resend to send it to everyone again"
 
     @abstractmethod
+    def campaign_state(self, slug: str) -> CampaignState | None:
+        """What this provider recorded for the issue, or None if it never saw it."""
+
+    def has_gone_out(self, slug: str) -> bool:
+        """Whether anyone may have received the issue, so its web version may be shown."""
+        return self.campaign_state(slug) in (CampaignState.SENDING, CampaignState.SENT)
+
+    # Campaigns: the provider's hooks, called after the shared rules
+
+    @abstractmethod
+    def _send_test(
+        self, issue: Issue, compiled: CompiledIssue, recipients: Sequence[str]
+    ) -> SendReport: ...
+
+    @abstractmethod
+    def _plan_send(self, issue: Issue, *, retry_failed: bool) -> SendPlan: ...
+
+    @abstractmethod
+    def _send(self, issue: Issue, compiled: CompiledIssue, request: SendRequest) -> SendReport:
+        """Send ``compiled`` (already through the gate) as ``request`` asks."""
+
+    def _push(self, issue: Issue, compiled: CompiledIssue) -> PushResult:
+        raise NotImplementedError
+
+    def _schedule(self, issue: Issue, compiled: CompiledIssue, when: datetime) -> SendReport:
+        raise NotImplementedError
+
+    # Audience: the shared flow
+
     def import_members(
         self,
         members: Iterable[MemberInput],
@@ -188,12 +307,25 @@ class Provider(ABC):
         resubscribe: bool = False,
         source: ChangeSource = ChangeSource.IMPORT,
     ) -> ImportReport:
-        """Add or update members; never resubscribes an unsubscribed one unless asked."""
+        """Add or update members; never resubscribes an unsubscribed one unless asked.
+        Members naming a topic the project does not define are rejected, not imported."""
+        self.require(Capability.AUDIENCE, "keep an audience")
+        screen = TopicScreen(self.settings.topic_ids)
+        report = self._import_members(screen(members), resubscribe=resubscribe, source=source)
+        return screen.merged(report)
 
-    @abstractmethod
-    def members(
-        self, *, status: SubscriberStatus | None = None, topic: str | None = None
-    ) -> Iterator[Subscriber]: ...
+    def set_topics(
+        self, subscriber_id: str, topics: frozenset[str], *, source: ChangeSource
+    ) -> Subscriber:
+        unknown = topics - self.settings.topic_ids
+        if unknown:
+            raise ProviderError(f"unknown topic '{sorted(unknown)[0]}'")
+        return self._set_topics(subscriber_id, frozenset(topics), source=source)
+
+    def sync_topics(self) -> TopicSync:
+        """Create the provider's groups for the project's topics, where missing."""
+        self.require(Capability.TOPIC_SYNC, "keep topics as groups of its own")
+        raise NotImplementedError
 
     def topic_counts(self) -> dict[str, int]:
         """Subscribed members per topic id, in one pass over the audience."""
@@ -202,6 +334,29 @@ class Provider(ABC):
             for topic in member.topics:
                 counts[topic] = counts.get(topic, 0) + 1
         return counts
+
+    # Audience: the provider's hooks
+
+    @abstractmethod
+    def _import_members(
+        self,
+        members: Iterable[MemberInput],
+        *,
+        resubscribe: bool,
+        source: ChangeSource,
+    ) -> ImportReport:
+        """Members whose topics are all known."""
+
+    @abstractmethod
+    def _set_topics(
+        self, subscriber_id: str, topics: frozenset[str], *, source: ChangeSource
+    ) -> Subscriber:
+        """Topics already checked against the project's."""
+
+    @abstractmethod
+    def members(
+        self, *, status: SubscriberStatus | None = None, topic: str | None = None
+    ) -> Iterator[Subscriber]: ...
 
     @abstractmethod
     def find_by_email(self, email: str) -> Subscriber | None: ...
@@ -219,9 +374,4 @@ class Provider(ABC):
     @abstractmethod
     def resubscribe(
         self, subscriber_id: str, *, source: ChangeSource, note: str = ""
-    ) -> Subscriber: ...
-
-    @abstractmethod
-    def set_topics(
-        self, subscriber_id: str, topics: frozenset[str], *, source: ChangeSource
     ) -> Subscriber: ...

@@ -9,11 +9,12 @@ from __future__ import annotations
 import csv
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
+from newsletter.clock import Clock, utc_now
 from newsletter.config import Greeting, Settings
 from newsletter.delivery.dkim import DkimSigner
 from newsletter.delivery.engine import (
@@ -33,7 +34,6 @@ from newsletter.delivery.outcome import Released, end_state, next_steps, report_
 from newsletter.delivery.smtp import SmtpServer
 from newsletter.delivery.transport import Transport
 from newsletter.errors import DeliveryError, ProviderError
-from newsletter.interrupts import stop_requests
 from newsletter.links import LinkBuilder
 from newsletter.models import (
     CampaignState,
@@ -48,11 +48,11 @@ from newsletter.providers.base import (
     ChangeSource,
     ImportReport,
     MemberInput,
-    Progress,
     Provider,
-    RejectedMember,
     SendPlan,
+    SendRequest,
 )
+from newsletter.render.compile import CompiledIssue
 from newsletter.render.merge import LOCAL_TAGS
 from newsletter.store import campaigns, deliveries
 from newsletter.store import subscribers as store
@@ -70,6 +70,7 @@ class LocalProvider(Provider):
         {
             Capability.TEST_SEND,
             Capability.SEND,
+            Capability.RETRY_DEFERRED,
             Capability.AUDIENCE,
             Capability.TOPICS,
             Capability.PREFERENCES,
@@ -77,8 +78,8 @@ class LocalProvider(Provider):
     )
     merge_tags = LOCAL_TAGS
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: Settings, *, clock: Clock = utc_now) -> None:
+        super().__init__(settings, clock=clock)
         self._engine: Engine | None = None
 
     @property
@@ -96,6 +97,18 @@ class LocalProvider(Provider):
         with self.engine.connect() as connection:
             campaign = campaigns.get(connection, self.name, slug)
         return campaign.state if campaign else None
+
+    def already_sent(self, slug: str) -> str:
+        with self.engine.connect() as connection:
+            campaign = campaigns.get(connection, self.name, slug)
+            counts = deliveries.counts(connection, campaign.id) if campaign else {}
+        deferred = counts.get(DeliveryStatus.DEFERRED, 0)
+        hint = (
+            f"; {deferred:,} deferred recipient(s) can be tried again with --retry-failed"
+            if deferred
+            else ""
+        )
+        return super().already_sent(slug) + hint
 
     def has_gone_out(self, slug: str) -> bool:
         """Sent, or stopped after at least one message went out: a send that delivered
@@ -166,9 +179,11 @@ class LocalProvider(Provider):
 
     # Campaigns
 
-    def send_test(self, issue: Issue, recipients: Sequence[str]) -> SendReport:
+    def _send_test(
+        self, issue: Issue, compiled: CompiledIssue, recipients: Sequence[str]
+    ) -> SendReport:
         links, greeting = self._links()
-        template = MessageTemplate(self.compile(issue), self.settings, subject_prefix="[Test] ")
+        template = MessageTemplate(compiled, self.settings, subject_prefix="[Test] ")
         transport = self.transport()
         run = secrets.token_hex(4)
         failures: list[str] = []
@@ -205,7 +220,7 @@ class LocalProvider(Provider):
             message="; ".join(failures) or f"test copies sent through {transport.description}",
         )
 
-    def plan_send(self, issue: Issue, *, retry_failed: bool = False) -> SendPlan:
+    def _plan_send(self, issue: Issue, *, retry_failed: bool) -> SendPlan:
         LinkBuilder.from_settings(self.settings)
         selection = Selection.DEFERRED if retry_failed else Selection.REMAINING
         with self.engine.begin() as connection:
@@ -217,7 +232,7 @@ class LocalProvider(Provider):
         if (
             campaign is not None
             and campaign.state is CampaignState.SENDING
-            and not campaigns.owner_is_gone(campaign, datetime.now(UTC))
+            and not campaigns.owner_is_gone(campaign, self.clock())
         ):
             problems.append(f"it is being sent right now by {campaign.owner}")
         return SendPlan(
@@ -232,59 +247,53 @@ class LocalProvider(Provider):
             destination=self.transport().description,
         )
 
-    def send(
-        self,
-        issue: Issue,
-        *,
-        resend: bool = False,
-        retry_failed: bool = False,
-        progress: Progress | None = None,
-    ) -> SendReport:
-        """Claim the campaign, run the workers, release it with its new state, report.
-
-        From the claim to the release, Ctrl-C and SIGTERM stop the send cleanly.
-        """
-        selection = Selection.DEFERRED if retry_failed else Selection.REMAINING
-        run = self._prepare_run(issue)
-        with stop_requests() as stop_requested:
-            owner = campaigns.this_process()
-            now = datetime.now(UTC)
-            with self.engine.begin() as connection:
-                claim = self._claim(
-                    connection, issue, run.content_hash, owner, resend, retry_failed, now
-                )
-                uncertain_now = deliveries.mark_in_flight_uncertain(connection, claim.id, now)
-                before = deliveries.counts(connection, claim.id)
-                audience = deliveries.Audience(claim.id, issue.topics, selection)
-                total = audience.count(connection)
-            try:
-                result = run.start(self.engine, audience, _heartbeat(claim.id, owner)).run(
-                    (lambda done: progress(done, total)) if progress else None, stop_requested
-                )
-            except Exception as exc:
-                self._release(claim.id, issue, owner, RunResult(), fatal=exc)
-                raise
-            outcome = self._release(claim.id, issue, owner, result)
+    def _send(self, issue: Issue, compiled: CompiledIssue, request: SendRequest) -> SendReport:
+        """Claim the campaign, run the workers, release it with its new state, report."""
+        selection = Selection.DEFERRED if request.retry_failed else Selection.REMAINING
+        run = self._prepare_run(issue, compiled)
+        owner = campaigns.this_process()
+        now = self.clock()
+        with self.engine.begin() as connection:
+            claim = self._claim(connection, issue, run.content_hash, owner, request, now)
+            uncertain_now = deliveries.mark_in_flight_uncertain(connection, claim.id, now)
+            before = deliveries.counts(connection, claim.id)
+            audience = deliveries.Audience(claim.id, issue.topics, selection)
+            total = audience.count(connection)
+        progress = request.progress
+        try:
+            workers = run.start(self.engine, audience, self._heartbeat(claim.id, owner))
+            result = workers.run(
+                (lambda done: progress(done, total)) if progress else None, request.stop
+            )
+        except Exception as exc:
+            self._release(claim.id, issue, owner, RunResult(), fatal=exc)
+            raise
+        outcome = self._release(claim.id, issue, owner, result)
         return self._report(issue, run.description, result, outcome, before, uncertain_now)
 
-    def _prepare_run(self, issue: Issue) -> PreparedRun:
+    def _prepare_run(self, issue: Issue, compiled: CompiledIssue) -> PreparedRun:
         """Everything a run needs that can fail before anything is claimed."""
         links, greeting = self._links()
 
         def recipient(row: AudienceRow, msg_id: str) -> Recipient:
             return self._recipient(links, greeting, row, issue.slug, msg_id)
 
-        compiled = self.compile(issue)
-        transport = self.transport()
         return PreparedRun(
             slug=issue.slug,
             content_hash=compiled.content_hash,
             template=MessageTemplate(compiled, self.settings),
             recipient=recipient,
-            transport=transport,
+            transport=self.transport(),
             signer=DkimSigner.from_settings(self.settings),
             options=self.options(),
+            clock=self.clock,
         )
+
+    def _heartbeat(self, campaign_id: int, owner: str) -> Callable[[Connection], None]:
+        def beat(connection: Connection) -> None:
+            campaigns.heartbeat(connection, campaign_id, owner, self.clock())
+
+        return beat
 
     def _claim(
         self,
@@ -292,25 +301,13 @@ class LocalProvider(Provider):
         issue: Issue,
         content_hash: str,
         owner: str,
-        resend: bool,
-        retry_failed: bool,
+        request: SendRequest,
         now: datetime,
     ) -> campaigns.Campaign:
         campaign = campaigns.get_or_create(connection, self.name, issue.slug, issue.subject, now)
-        if campaign.state is CampaignState.SENT and not retry_failed:
-            if not resend:
-                deferred = deliveries.counts(connection, campaign.id).get(
-                    DeliveryStatus.DEFERRED, 0
-                )
-                hint = (
-                    f"; {deferred} deferred recipient(s) can be tried again with --retry-failed"
-                    if deferred
-                    else ""
-                )
-                raise ProviderError(
-                    f"'{issue.slug}' was already sent; pass --resend to send it to everyone "
-                    f"again{hint}"
-                )
+        if campaign.state is CampaignState.SENT and not request.retry_failed:
+            if not request.resend:
+                raise ProviderError(self.already_sent(issue.slug))
             campaigns.reset_for_resend(connection, campaign, now)
             campaign = campaigns.get(connection, self.name, issue.slug) or campaign
         if campaign.state is CampaignState.CANCELLED:
@@ -322,7 +319,7 @@ class LocalProvider(Provider):
                 "to finish the send, or pass --resend to send the new version to everyone"
             )
         if not campaigns.claim_for_sending(
-            connection, campaign, owner, content_hash, now, again=retry_failed
+            connection, campaign, owner, content_hash, now, again=request.retry_failed
         ):
             raise ProviderError(
                 f"'{issue.slug}' is being sent right now by {campaign.owner or 'another process'}"
@@ -342,7 +339,7 @@ class LocalProvider(Provider):
             counts = deliveries.counts(connection, campaign_id)
             pending = deliveries.Audience(campaign_id, issue.topics).count(connection)
             state, problem = end_state(result, fatal, pending, counts.get(DeliveryStatus.SENT, 0))
-            campaigns.release(connection, campaign_id, owner, state, datetime.now(UTC), problem)
+            campaigns.release(connection, campaign_id, owner, state, self.clock(), problem)
             problems_file = self._write_problems(connection, campaign_id, issue.slug)
             unconfirmed = deliveries.unconfirmed_count(connection, campaign_id)
         return Released(state, problem, pending, counts, unconfirmed, problems_file)
@@ -415,18 +412,16 @@ class LocalProvider(Provider):
 
     # Audience
 
-    def import_members(
+    def _import_members(
         self,
         members: Iterable[MemberInput],
         *,
-        resubscribe: bool = False,
-        source: ChangeSource = ChangeSource.IMPORT,
+        resubscribe: bool,
+        source: ChangeSource,
     ) -> ImportReport:
         counts = ImportCounts()
-        rejected: list[RejectedMember] = []
-        known = self.settings.topic_ids
         batch: dict[str, NewMember] = {}
-        now = datetime.now(UTC)
+        now = self.clock()
 
         def flush() -> None:
             if batch:
@@ -442,14 +437,6 @@ class LocalProvider(Provider):
                 batch.clear()
 
         for member in members:
-            unknown = member.topics - known
-            if unknown:
-                rejected.append(
-                    RejectedMember(
-                        member.email, f"unknown topic '{sorted(unknown)[0]}'", member.source_line
-                    )
-                )
-                continue
             key = store.email_key(member.email)
             if key in batch:
                 flush()
@@ -465,7 +452,6 @@ class LocalProvider(Provider):
             updated=counts.updated,
             unchanged=counts.unchanged,
             kept_unsubscribed=counts.kept_unsubscribed,
-            rejected=tuple(rejected),
         )
 
     def members(
@@ -501,7 +487,7 @@ class LocalProvider(Provider):
                 action=action,
                 source=source.value,
                 note=note,
-                now=datetime.now(UTC),
+                now=self.clock(),
             )
             subscriber = store.get(connection, subscriber_id)
         if subscriber is None:
@@ -522,12 +508,9 @@ class LocalProvider(Provider):
             subscriber_id, SubscriberStatus.SUBSCRIBED, "resubscribed", source, note
         )
 
-    def set_topics(
+    def _set_topics(
         self, subscriber_id: str, topics: frozenset[str], *, source: ChangeSource
     ) -> Subscriber:
-        unknown = topics - self.settings.topic_ids
-        if unknown:
-            raise ProviderError(f"unknown topic '{sorted(unknown)[0]}'")
         with self.engine.begin() as connection:
             if store.get(connection, subscriber_id) is None:
                 raise ProviderError(f"no subscriber with id '{subscriber_id}'")
@@ -537,15 +520,8 @@ class LocalProvider(Provider):
                 frozenset(topics),
                 source=source.value,
                 note="",
-                now=datetime.now(UTC),
+                now=self.clock(),
             )
             subscriber = store.get(connection, subscriber_id)
         assert subscriber is not None
         return subscriber
-
-
-def _heartbeat(campaign_id: int, owner: str) -> Callable[[Connection], None]:
-    def beat(connection: Connection) -> None:
-        campaigns.heartbeat(connection, campaign_id, owner, datetime.now(UTC))
-
-    return beat

@@ -10,10 +10,11 @@ import itertools
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from newsletter.clock import Clock, utc_now
 from newsletter.config import Settings
-from newsletter.errors import ProviderError, UnsupportedFeature
+from newsletter.errors import ProviderError
 from newsletter.links import LinkBuilder
 from newsletter.models import (
     CampaignState,
@@ -28,11 +29,11 @@ from newsletter.providers.base import (
     ChangeSource,
     ImportReport,
     MemberInput,
-    Progress,
     Provider,
-    RejectedMember,
     SendPlan,
+    SendRequest,
 )
+from newsletter.render.compile import CompiledIssue
 from newsletter.render.merge import LOCAL_TAGS, Recipient, SlotTemplate
 
 
@@ -55,9 +56,6 @@ class Change:
     note: str = ""
 
 
-NOTHING_TO_RETRY = "the memory provider delivers every message at once; nothing is ever deferred"
-
-
 class MemoryProvider(Provider):
     name = "memory"
     capabilities = frozenset(
@@ -71,8 +69,8 @@ class MemoryProvider(Provider):
     )
     merge_tags = LOCAL_TAGS
 
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: Settings, *, clock: Clock = utc_now) -> None:
+        super().__init__(settings, clock=clock)
         self.subscribers: dict[str, Subscriber] = {}
         self.sent: list[SentMessage] = []
         self.sent_issues: set[str] = set()
@@ -94,8 +92,14 @@ class MemoryProvider(Provider):
             about_url=f"{base}/about",
         )
 
-    def _deliver(self, issue: Issue, subscribers: Iterable[Subscriber], *, test: bool) -> int:
-        compiled = self.compile(issue)
+    def _deliver(
+        self,
+        issue: Issue,
+        compiled: CompiledIssue,
+        subscribers: Iterable[Subscriber],
+        *,
+        test: bool,
+    ) -> int:
         html = SlotTemplate(compiled.html, html_escape=True)
         text = SlotTemplate(compiled.text, html_escape=False)
         greeting = self.settings.greeting
@@ -124,19 +128,19 @@ class MemoryProvider(Provider):
             if s.status is SubscriberStatus.SUBSCRIBED and (not wanted or wanted & s.topics)
         ]
 
-    def send_test(self, issue: Issue, recipients: Sequence[str]) -> SendReport:
+    def _send_test(
+        self, issue: Issue, compiled: CompiledIssue, recipients: Sequence[str]
+    ) -> SendReport:
         people = [
             self.find_by_email(email) or Subscriber(id=f"test-{uuid.uuid4().hex}", email=email)
             for email in recipients
         ]
-        sent = self._deliver(issue, people, test=True)
+        sent = self._deliver(issue, compiled, people, test=True)
         return SendReport(
             status=SendStatus.SENT, campaign=issue.slug, provider=self.name, sent=sent
         )
 
-    def plan_send(self, issue: Issue, *, retry_failed: bool = False) -> SendPlan:
-        if retry_failed:
-            raise UnsupportedFeature(NOTHING_TO_RETRY)
+    def _plan_send(self, issue: Issue, *, retry_failed: bool) -> SendPlan:
         return SendPlan(
             slug=issue.slug,
             audience=self.settings.audience.name,
@@ -148,45 +152,25 @@ class MemoryProvider(Provider):
     def campaign_state(self, slug: str) -> CampaignState | None:
         return CampaignState.SENT if slug in self.sent_issues else None
 
-    def send(
-        self,
-        issue: Issue,
-        *,
-        resend: bool = False,
-        retry_failed: bool = False,
-        progress: Progress | None = None,
-    ) -> SendReport:
-        if retry_failed:
-            raise UnsupportedFeature(NOTHING_TO_RETRY)
-        if issue.slug in self.sent_issues and not resend:
-            raise ProviderError(f"'{issue.slug}' was already sent; pass --resend to send it again")
+    def _send(self, issue: Issue, compiled: CompiledIssue, request: SendRequest) -> SendReport:
         audience = self._audience(issue)
-        sent = self._deliver(issue, audience, test=False)
-        if progress:
-            progress(sent, len(audience))
+        sent = self._deliver(issue, compiled, audience, test=False)
+        if request.progress:
+            request.progress(sent, len(audience))
         self.sent_issues.add(issue.slug)
         return SendReport(
             status=SendStatus.SENT, campaign=issue.slug, provider=self.name, sent=sent
         )
 
-    def import_members(
+    def _import_members(
         self,
         members: Iterable[MemberInput],
         *,
-        resubscribe: bool = False,
-        source: ChangeSource = ChangeSource.IMPORT,
+        resubscribe: bool,
+        source: ChangeSource,
     ) -> ImportReport:
         added = updated = unchanged = kept = 0
-        rejected: list[RejectedMember] = []
         for member in members:
-            unknown = member.topics - self.settings.topic_ids
-            if unknown:
-                rejected.append(
-                    RejectedMember(
-                        member.email, f"unknown topic '{sorted(unknown)[0]}'", member.source_line
-                    )
-                )
-                continue
             existing = self.find_by_email(member.email)
             if existing is None:
                 subscriber = Subscriber(
@@ -218,7 +202,7 @@ class MemoryProvider(Provider):
                 self.subscribers[existing.id] = updated_subscriber
                 self._log(existing.id, "updated", source)
                 updated += 1
-        return ImportReport(added, updated, unchanged, kept, tuple(rejected))
+        return ImportReport(added, updated, unchanged, kept)
 
     def members(
         self, *, status: SubscriberStatus | None = None, topic: str | None = None
@@ -250,7 +234,7 @@ class MemoryProvider(Provider):
         return changed
 
     def _log(self, subscriber_id: str, what: str, source: ChangeSource, note: str = "") -> None:
-        self.changes.append(Change(subscriber_id, what, source, datetime.now(UTC), note))
+        self.changes.append(Change(subscriber_id, what, source, self.clock(), note))
 
     def unsubscribe(
         self, subscriber_id: str, *, source: ChangeSource, note: str = ""
@@ -266,12 +250,9 @@ class MemoryProvider(Provider):
             subscriber_id, "resubscribed", source, note, status=SubscriberStatus.SUBSCRIBED
         )
 
-    def set_topics(
+    def _set_topics(
         self, subscriber_id: str, topics: frozenset[str], *, source: ChangeSource
     ) -> Subscriber:
-        unknown = topics - self.settings.topic_ids
-        if unknown:
-            raise ProviderError(f"unknown topic '{sorted(unknown)[0]}'")
         return self._change(
             subscriber_id,
             f"topics={','.join(sorted(topics))}",

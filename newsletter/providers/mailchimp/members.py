@@ -92,16 +92,10 @@ class Members:
     def _screen(
         self, members: Iterable[MemberInput]
     ) -> tuple[list[MemberInput], list[RejectedMember]]:
-        """Each address once (the last row wins) and only topics the project defines."""
-        known = self.settings.topic_ids
+        """Each address once (the last row wins)."""
         kept: dict[str, MemberInput] = {}
         rejected: list[RejectedMember] = []
         for member in members:
-            unknown = member.topics - known
-            if unknown:
-                reason = f"unknown topic '{sorted(unknown)[0]}'"
-                rejected.append(RejectedMember(member.email, reason, member.source_line))
-                continue
             key = member.email.strip().lower()
             earlier = kept.pop(key, None)
             if earlier is not None:
@@ -201,9 +195,6 @@ class Members:
         self, subscriber_id: str, topics: frozenset[str], *, source: ChangeSource
     ) -> Subscriber:
         """Replaces the member's topics when they differ; a change is noted on the member."""
-        unknown = topics - self.settings.topic_ids
-        if unknown:
-            raise ProviderError(f"unknown topic '{sorted(unknown)[0]}'")
         before = self._existing(subscriber_id)
         if before.topics == topics:
             return before

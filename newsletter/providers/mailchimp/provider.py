@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine
 
+from newsletter.clock import Clock, utc_now
 from newsletter.config import Settings
 from newsletter.errors import ProviderAPIError, ProviderError, UnsupportedFeature
 from newsletter.models import (
@@ -28,16 +29,19 @@ from newsletter.providers.base import (
     ChangeSource,
     ImportReport,
     MemberInput,
-    Progress,
     Provider,
+    PushResult,
     SendPlan,
+    SendRequest,
+    TopicSync,
 )
 from newsletter.providers.mailchimp import campaign as payloads
 from newsletter.providers.mailchimp.client import MailchimpClient, outcome_unknown
 from newsletter.providers.mailchimp.members import Members
 from newsletter.providers.mailchimp.records import CampaignRecords
 from newsletter.providers.mailchimp.settings import MailchimpSettings
-from newsletter.providers.mailchimp.topics import PAGE_SIZE, InterestGroups, TopicSync
+from newsletter.providers.mailchimp.topics import PAGE_SIZE, InterestGroups
+from newsletter.render.compile import CompiledIssue
 from newsletter.render.merge import MAILCHIMP_TAGS
 from newsletter.store.database import engine_from_settings
 
@@ -45,8 +49,6 @@ APPLE_MAIL_NOTE = (
     "Opens are inflated: Apple Mail Privacy Protection loads every message's images, so "
     "many opens are machines, not readers. Clicks are the better signal."
 )
-
-RETRIES_ITSELF = "Mailchimp retries temporary failures (soft bounces) itself"
 
 
 class OutcomeUnknown(ProviderError):
@@ -60,12 +62,6 @@ class RemoteCampaign:
     recipient_count: int = 0
 
 
-@dataclass(frozen=True)
-class PushResult:
-    remote_id: str
-    created: bool
-
-
 class MailchimpProvider(Provider):
     name = "mailchimp"
     capabilities = frozenset(
@@ -73,8 +69,10 @@ class MailchimpProvider(Provider):
             Capability.TEST_SEND,
             Capability.SEND,
             Capability.SCHEDULE,
+            Capability.DRAFTS,
             Capability.AUDIENCE,
             Capability.TOPICS,
+            Capability.TOPIC_SYNC,
             Capability.PREFERENCES,
             Capability.REPORTS,
         }
@@ -88,8 +86,9 @@ class MailchimpProvider(Provider):
         client: MailchimpClient | None = None,
         engine: Engine | None = None,
         transport: httpx.BaseTransport | None = None,
+        clock: Clock = utc_now,
     ) -> None:
-        super().__init__(settings)
+        super().__init__(settings, clock=clock)
         self.mailchimp = MailchimpSettings.for_project(settings)
         self._client = client
         self._transport = transport
@@ -166,9 +165,8 @@ class MailchimpProvider(Provider):
             raise
         return _remote({"id": remote_id, **answer})
 
-    def push(self, issue: Issue) -> PushResult:
+    def _push(self, issue: Issue, compiled: CompiledIssue) -> PushResult:
         """Create the issue's draft campaign, or bring the existing draft up to date."""
-        compiled = self.compile(issue)
         interests = self.groups.required() if issue.topics else None
         remote = self.locate(issue)
         if remote is not None:
@@ -226,10 +224,12 @@ class MailchimpProvider(Provider):
             problems = ("Mailchimp's send checklist says the campaign is not ready",)
         return problems if not answer.get("is_ready") else ()
 
-    def send_test(self, issue: Issue, recipients: Sequence[str]) -> SendReport:
+    def _send_test(
+        self, issue: Issue, compiled: CompiledIssue, recipients: Sequence[str]
+    ) -> SendReport:
         if not recipients:
             raise ProviderError("name at least one address to send the test to")
-        pushed = self.push(issue)
+        pushed = self._push(issue, compiled)
         for send_type in ("html", "plaintext"):
             self.client.request(
                 "POST",
@@ -245,10 +245,8 @@ class MailchimpProvider(Provider):
             raw={"campaign_id": pushed.remote_id},
         )
 
-    def plan_send(self, issue: Issue, *, retry_failed: bool = False) -> SendPlan:
+    def _plan_send(self, issue: Issue, *, retry_failed: bool) -> SendPlan:
         """Pushes the draft first: Mailchimp counts and checks the campaign it holds."""
-        if retry_failed:
-            raise UnsupportedFeature(RETRIES_ITSELF)
         audience = f"{self.settings.audience.name} (Mailchimp audience {self.audience_id})"
         remote = self.locate(issue)
         if remote is not None and remote.status in payloads.SENT:
@@ -275,24 +273,15 @@ class MailchimpProvider(Provider):
         record = self.records.get(slug)
         return record.state if record else None
 
-    def send(
-        self,
-        issue: Issue,
-        *,
-        resend: bool = False,
-        retry_failed: bool = False,
-        progress: Progress | None = None,
-    ) -> SendReport:
-        if retry_failed:
-            raise UnsupportedFeature(RETRIES_ITSELF)
+    def _send(self, issue: Issue, compiled: CompiledIssue, request: SendRequest) -> SendReport:
         remote = self.locate(issue)
         if remote is not None and remote.status in payloads.SENT:
-            if resend:
+            if request.resend:
                 raise UnsupportedFeature(
                     "Mailchimp cannot send a sent campaign again; replicate it in Mailchimp"
                 )
             raise ProviderError(f"'{issue.slug}' was already sent by Mailchimp ({remote.id})")
-        pushed = self.push(issue)
+        pushed = self._push(issue, compiled)
         problems = self.checklist_problems(pushed.remote_id)
         if problems:
             raise ProviderError(f"Mailchimp will not send '{issue.slug}': {'; '.join(problems)}")
@@ -309,8 +298,8 @@ class MailchimpProvider(Provider):
         self.records.save(issue.slug, remote_id=pushed.remote_id, state=CampaignState.SENT)
         remote = self._campaign(pushed.remote_id)
         count = remote.recipient_count if remote else 0
-        if progress:
-            progress(count, count)
+        if request.progress:
+            request.progress(count, count)
         return SendReport(
             status=SendStatus.SENT if status == "sent" else SendStatus.QUEUED,
             campaign=issue.slug,
@@ -356,14 +345,14 @@ class MailchimpProvider(Provider):
             ) from None
         return answered
 
-    def schedule(self, issue: Issue, when: datetime) -> SendReport:
+    def _schedule(self, issue: Issue, compiled: CompiledIssue, when: datetime) -> SendReport:
         at = payloads.quarter_hour_utc(when, self.settings)
-        if at <= datetime.now(UTC):
+        if at <= self.clock():
             raise ProviderError(f"{at:%Y-%m-%d %H:%M} UTC is in the past")
         remote = self.locate(issue)
         if remote is not None and remote.status == "schedule":
             self._act(remote.id, "unschedule", None, accepted=frozenset({"save", "paused"}))
-        pushed = self.push(issue)
+        pushed = self._push(issue, compiled)
         problems = self.checklist_problems(pushed.remote_id)
         if problems:
             raise ProviderError(
@@ -445,6 +434,7 @@ class MailchimpProvider(Provider):
         return self._groups
 
     def sync_topics(self) -> TopicSync:
+        self.require(Capability.TOPIC_SYNC, "keep topics as groups of its own")
         return self.groups.sync()
 
     # Audience
@@ -455,12 +445,12 @@ class MailchimpProvider(Provider):
             self._members = Members(self.client, self.audience_id, self.settings, self.groups)
         return self._members
 
-    def import_members(
+    def _import_members(
         self,
         members: Iterable[MemberInput],
         *,
-        resubscribe: bool = False,
-        source: ChangeSource = ChangeSource.IMPORT,
+        resubscribe: bool,
+        source: ChangeSource,
     ) -> ImportReport:
         """No note per member: a note is one call each, and imports go 500 to a call."""
         return self.audience.import_members(members, resubscribe=resubscribe)
@@ -491,7 +481,7 @@ class MailchimpProvider(Provider):
             subscriber_id, SubscriberStatus.SUBSCRIBED, "Subscribed again", source=source, note=note
         )
 
-    def set_topics(
+    def _set_topics(
         self, subscriber_id: str, topics: frozenset[str], *, source: ChangeSource
     ) -> Subscriber:
         return self.audience.set_topics(subscriber_id, topics, source=source)

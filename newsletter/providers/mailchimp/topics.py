@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 from newsletter.config import Settings
 from newsletter.errors import ProviderError
+from newsletter.providers.base import TopicSync
 from newsletter.providers.mailchimp.audience import InterestMap
 from newsletter.providers.mailchimp.client import MailchimpClient
 
 PAGE_SIZE = 1000
 SYNC_HINT = "run: newsletter audience sync-topics"
-
-
-@dataclass(frozen=True)
-class TopicSync:
-    category: str
-    category_created: bool
-    created: tuple[str, ...]
-    existing: tuple[str, ...]
 
 
 class InterestGroups:
