@@ -1,0 +1,159 @@
+"""Every YAML file the tool reads is bounded: aliases, depth, values, characters.
+
+Each refusal is one ``FILE:LINE:COL: message`` line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from newsletter.campaigns import load_issue
+from newsletter.config import load_settings
+from newsletter.errors import CampaignError
+from newsletter.yamlfile import MAX_DEPTH, MAX_VALUES, load_yaml
+
+HEAD = "subject: Winter news\npreview_text: What is new this winter.\n"
+
+
+def _laughs(indent: str = "") -> str:
+    """Nine levels of nine aliases: 342 bytes that expand to 9**9 strings."""
+    lines = [f'{indent}lol0: &lol0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for level in range(1, 9):
+        aliases = ",".join([f"*lol{level - 1}"] * 9)
+        lines.append(f"{indent}lol{level}: &lol{level} [{aliases}]")
+    return "\n".join(lines) + "\n"
+
+
+def _refusal(path: Path, load: Callable[[], object]) -> str:
+    with pytest.raises(CampaignError) as caught:
+        load()
+    lines = caught.value.lines
+    assert len(lines) == 1, lines
+    assert "\n" not in lines[0]
+    return lines[0].removeprefix(f"{path}:")
+
+
+def _write(tmp_path: Path, text: str, name: str = "issue.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- aliases --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (HEAD + _laughs(), "4:14: aliases (*lol0) are not allowed; write the value out"),
+        (
+            HEAD + "sections:\n  - &first\n    type: article\n    heading: One\n"
+            "    body: Text.\n  - *first\n",
+            "8:5: aliases (*first) are not allowed; write the value out",
+        ),
+        (
+            HEAD + "x: &base {type: article}\nsections:\n  - <<: *base\n    heading: One\n",
+            "5:9: aliases (*base) are not allowed; write the value out",
+        ),
+    ],
+    ids=["billion laughs", "alias under sections", "merge key"],
+)
+def test_aliases_are_refused_where_they_are_written(settings, tmp_path, text, where):
+    path = _write(tmp_path, text)
+    assert _refusal(path, lambda: load_issue(path, settings)) == where
+
+
+def test_an_anchor_without_an_alias_changes_nothing(settings, tmp_path):
+    path = _write(tmp_path, HEAD + "sections:\n  - &first {type: article, heading: A, body: B}\n")
+    assert load_issue(path, settings).sections[0].heading == "A"
+
+
+def test_aliases_are_refused_in_the_project_file(project_dir):
+    project = project_dir / "newsletter.yaml"
+    before = project.read_text()
+    project.write_text(before + "x_bomb:\n" + _laughs("  "))
+    line = before.count("\n") + 3
+    where = f"{line}:16: aliases (*lol0) are not allowed; write the value out"
+    assert _refusal(project, lambda: load_settings(project)) == where
+
+
+# --- depth and values -----------------------------------------------------------------
+
+
+def _nested(levels: int) -> str:
+    """``levels`` lists inside each other, the outermost being the whole document."""
+    return "[" * levels + "]" * levels + "\n"
+
+
+def test_nesting_is_allowed_to_the_limit_and_refused_one_level_deeper(tmp_path):
+    assert load_yaml(_write(tmp_path, _nested(MAX_DEPTH))).data is not None
+    path = _write(tmp_path, _nested(MAX_DEPTH + 1))
+    where = f"1:{MAX_DEPTH + 1}: nested more than {MAX_DEPTH} levels deep"
+    assert _refusal(path, lambda: load_yaml(path)) == where
+
+
+def test_deep_mappings_are_refused_at_the_line_that_goes_too_deep(tmp_path):
+    text = "".join("  " * level + f"k{level}:\n" for level in range(100)) + "  " * 100 + "end\n"
+    path = _write(tmp_path, text)
+    # the document is level 1 and k0's value level 2: k{MAX_DEPTH - 1}'s value is too deep
+    line, column = MAX_DEPTH + 1, 2 * MAX_DEPTH + 1
+    where = f"{line}:{column}: nested more than {MAX_DEPTH} levels deep"
+    assert _refusal(path, lambda: load_yaml(path)) == where
+
+
+def test_a_hundred_thousand_brackets_fail_at_the_limit_without_recursion(tmp_path):
+    path = _write(tmp_path, HEAD + "intro: " + "[" * 100_000 + "\n")
+    column = len("intro: ") + MAX_DEPTH  # the mapping is level 1, the first "[" level 2
+    where = f"3:{column}: nested more than {MAX_DEPTH} levels deep"
+    assert _refusal(path, lambda: load_yaml(path)) == where
+
+
+def test_values_are_counted_up_to_the_limit(tmp_path):
+    scalars = MAX_VALUES - 1  # the list itself is a value too
+    assert len(load_yaml(_write(tmp_path, "[" + "a," * scalars + "]\n")).data) == scalars
+    path = _write(tmp_path, "[" + "a," * (scalars + 1) + "]\n")
+    where = f"1:{2 * MAX_VALUES}: more than {MAX_VALUES:,} values in one file"
+    assert _refusal(path, lambda: load_yaml(path)) == where
+
+
+# --- characters -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (HEAD + "intro: Crème brûlée\x00\n", "3:20: control character U+0000"),
+        ("subject: \x1b[31mred\n", "1:10: control character U+001B"),
+        ("subject: x\x7f\n", "1:11: control character U+007F"),
+        ("subject: x\ufffe\n", "1:11: character U+FFFE"),
+        ("# comment\x00\nsubject: x\n", "1:10: control character U+0000"),
+    ],
+    ids=["NUL after accents", "escape", "delete", "non-character", "NUL in a comment"],
+)
+def test_control_characters_are_refused_at_their_line_and_column(tmp_path, text, where):
+    path = _write(tmp_path, text)
+    assert _refusal(path, lambda: load_yaml(path)) == where + " is not allowed; remove it"
+
+
+def test_tabs_and_crlf_line_ends_are_still_text(tmp_path):
+    path = tmp_path / "crlf.yaml"
+    path.write_bytes(b'subject: "a\tb"\r\nintro: |\r\n  one\r\n  two\r\n')
+    assert load_yaml(path).data == {"subject": "a\tb", "intro": "one\ntwo\n"}
+
+
+@pytest.mark.parametrize("padding", [0, 30_000], ids=["near the start", "far into the file"])
+def test_syntax_errors_name_the_character_wherever_they_are(tmp_path, padding):
+    path = _write(tmp_path, "# padding\n" * (padding // 10) + "subject: x\n@intro: y\n")
+    line = padding // 10 + 2
+    message = "YAML syntax error: found character '@' that cannot start any token"
+    assert _refusal(path, lambda: load_yaml(path)) == f"{line}:1: {message}"
+
+
+@pytest.mark.parametrize("padding", [0, 30_000], ids=["near the start", "far into the file"])
+def test_tab_indentation_is_named_wherever_it_is(tmp_path, padding):
+    path = _write(tmp_path, "# padding\n" * (padding // 10) + "sections:\n\t- type: article\n")
+    message = "YAML syntax error: tabs are not allowed for indentation; use spaces"
+    assert _refusal(path, lambda: load_yaml(path)) == f"{padding // 10 + 2}:1: {message}"
