@@ -3,8 +3,9 @@
 Errors from pydantic name a path (``sections.2.image.alt``); the position map turns
 that path into ``FILE:LINE:COL`` so each problem is reported where it was written.
 
-Input is bounded before it can cost much: nodes are composed from parser events one at
-a time, refusing aliases and counting depth and values as they arrive.
+Input is bounded before it can cost much: the file's size is checked before it is
+read, and nodes are composed from parser events one at a time, refusing aliases and
+counting depth and values as they arrive.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from newsletter.types import AT
 
 Path_ = tuple[str | int, ...]
 
+DEFAULT_MAX_FILE_BYTES = 1_000_000
+"""Campaign and project files larger than this are refused unread (``max_file_bytes``)."""
 MAX_DEPTH = 32
 """Mappings and lists nested deeper than this are refused."""
 MAX_VALUES = 20_000
@@ -71,15 +74,9 @@ for _class in (_Loader, _FastLoader):
     _class.add_implicit_resolver("tag:yaml.org,2002:bool", _YAML12_BOOL, list("tTfF"))
 
 
-def load_yaml(path: Path, text: str | None = None) -> LoadedYaml:
+def load_yaml(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedYaml:
     """Parse ``path`` into plain data plus a map from value paths to positions."""
-    if text is None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise CampaignError([f"{path}: no such file"]) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CampaignError([f"{path}: cannot be read: {exc}"]) from None
+    text = _read_limited(path, max_bytes)
     node = _parse(path, text)
     positions: dict[Path_, Position] = {}
     if node is None:
@@ -89,6 +86,35 @@ def load_yaml(path: Path, text: str | None = None) -> LoadedYaml:
     if builder.problems:
         raise CampaignError([line for _, line in sorted(builder.problems)])
     return LoadedYaml(path, data, builder.positions)
+
+
+def _read_limited(path: Path, max_bytes: int) -> str:
+    """The file as text, refused by its size before reading and never read past the limit."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise _too_large(path, f"the file is {size:,} bytes", max_bytes)
+        with path.open("rb") as stream:
+            data = stream.read(max_bytes + 1)  # a file may grow, or not be a regular file
+    except FileNotFoundError:
+        raise CampaignError([f"{path}: no such file"]) from None
+    except OSError as exc:
+        raise CampaignError([f"{path}: cannot be read: {exc}"]) from None
+    if len(data) > max_bytes:
+        raise _too_large(path, "the file is larger than the limit", max_bytes)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8")
+        line, column = _line_column(before, len(before))
+        problem = f"byte 0x{data[exc.start]:02x} is not UTF-8; save the file as UTF-8"
+        raise CampaignError([f"{path}:{line}:{column}: {problem}"]) from None
+
+
+def _too_large(path: Path, found: str, max_bytes: int) -> CampaignError:
+    setting = "setting max_file_bytes or NEWSLETTER_MAX_FILE_BYTES"
+    limit = f"files over {max_bytes:,} bytes are refused ({setting})"
+    return CampaignError([f"{path}:1:1: {found}; {limit}"])
 
 
 _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")

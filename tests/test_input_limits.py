@@ -1,4 +1,4 @@
-"""Every YAML file the tool reads is bounded: aliases, depth, values, characters.
+"""Every YAML file the tool reads is bounded: size, aliases, depth, values, characters.
 
 Each refusal is one ``FILE:LINE:COL: message`` line.
 """
@@ -13,9 +13,13 @@ import pytest
 from newsletter.campaigns import load_issue
 from newsletter.config import load_settings
 from newsletter.errors import CampaignError
-from newsletter.yamlfile import MAX_DEPTH, MAX_VALUES, load_yaml
+from newsletter.yamlfile import DEFAULT_MAX_FILE_BYTES, MAX_DEPTH, MAX_VALUES, load_yaml
 
 HEAD = "subject: Winter news\npreview_text: What is new this winter.\n"
+
+
+def _section(number: int) -> str:
+    return f"  - {{type: article, heading: Story {number}, body: Some words.}}\n"
 
 
 def _laughs(indent: str = "") -> str:
@@ -157,3 +161,67 @@ def test_tab_indentation_is_named_wherever_it_is(tmp_path, padding):
     path = _write(tmp_path, "# padding\n" * (padding // 10) + "sections:\n\t- type: article\n")
     message = "YAML syntax error: tabs are not allowed for indentation; use spaces"
     assert _refusal(path, lambda: load_yaml(path)) == f"{padding // 10 + 2}:1: {message}"
+
+
+# --- size and encoding ----------------------------------------------------------------
+
+
+def test_the_default_size_limit_is_one_megabyte(settings):
+    assert settings.max_file_bytes == DEFAULT_MAX_FILE_BYTES == 1_000_000
+
+
+def test_a_file_at_the_limit_is_read_and_one_byte_more_is_refused(settings, tmp_path):
+    text = HEAD + "sections:\n" + _section(1)
+    path = _write(tmp_path, text)
+    size = len(text.encode())
+    assert load_issue(path, settings.model_copy(update={"max_file_bytes": size}))
+    smaller = settings.model_copy(update={"max_file_bytes": size - 1})
+    where = (
+        f"1:1: the file is {size:,} bytes; files over {size - 1:,} bytes are refused "
+        "(setting max_file_bytes or NEWSLETTER_MAX_FILE_BYTES)"
+    )
+    assert _refusal(path, lambda: load_issue(path, smaller)) == where
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_file_without_a_size_is_read_only_to_the_limit():
+    path = Path("/dev/zero")  # stat says 0 bytes; reading would never end
+    where = "1:1: the file is larger than the limit; files over 1,000 bytes are refused"
+    assert _refusal(path, lambda: load_yaml(path, max_bytes=1_000)).startswith(where)
+
+
+def test_the_project_file_takes_its_limit_from_the_environment(project_dir, monkeypatch):
+    project = project_dir / "newsletter.yaml"
+    monkeypatch.setenv("NEWSLETTER_MAX_FILE_BYTES", "100")
+    refusal = _refusal(project, lambda: load_settings(project))
+    assert refusal.startswith(f"1:1: the file is {project.stat().st_size:,} bytes; files over 100")
+
+
+def test_the_project_file_takes_its_limit_from_dotenv(project_dir):
+    project = project_dir / "newsletter.yaml"
+    (project_dir / ".env").write_text("NEWSLETTER_MAX_FILE_BYTES=100\n")
+    assert "files over 100 bytes are refused" in _refusal(project, lambda: load_settings(project))
+
+
+def test_a_bad_limit_in_the_environment_names_the_variable(project_dir, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_MAX_FILE_BYTES", "lots")
+    with pytest.raises(CampaignError) as caught:
+        load_settings(project_dir / "newsletter.yaml")
+    [line] = caught.value.lines
+    assert line.startswith("environment NEWSLETTER_MAX_FILE_BYTES: ")
+
+
+def test_the_limit_in_the_project_file_applies_to_campaign_files(project_dir, example_file):
+    project = project_dir / "newsletter.yaml"
+    project.write_text(project.read_text() + "max_file_bytes: 1000\n")
+    settings = load_settings(project)
+    assert settings.max_file_bytes == 1000
+    refusal = _refusal(example_file, lambda: load_issue(example_file, settings))
+    assert refusal.startswith("1:1: the file is ") and "files over 1,000 bytes" in refusal
+
+
+def test_bytes_that_are_not_utf8_are_located(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("subject: é\nintro: café\n".encode("latin-1"))
+    where = "1:10: byte 0xe9 is not UTF-8; save the file as UTF-8"
+    assert _refusal(path, lambda: load_yaml(path)) == where
