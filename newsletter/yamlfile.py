@@ -5,7 +5,7 @@ that path into ``FILE:LINE:COL`` so each problem is reported where it was writte
 
 Input is bounded before it can cost much: the file's size is checked before it is
 read, and nodes are composed from parser events one at a time, refusing aliases and
-counting depth and values as they arrive.
+counting depth, values and the items of chosen lists as they arrive.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 import types
 import typing
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -74,10 +74,19 @@ for _class in (_Loader, _FastLoader):
     _class.add_implicit_resolver("tag:yaml.org,2002:bool", _YAML12_BOOL, list("tTfF"))
 
 
-def load_yaml(path: Path, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadedYaml:
-    """Parse ``path`` into plain data plus a map from value paths to positions."""
+def load_yaml(
+    path: Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    list_limits: Mapping[Path_, int] | None = None,
+) -> LoadedYaml:
+    """Parse ``path`` into plain data plus a map from value paths to positions.
+
+    ``list_limits`` caps the items of the lists at the given paths, e.g.
+    ``{("sections",): 200}``; the error names the line of the list's key.
+    """
     text = _read_limited(path, max_bytes)
-    node = _parse(path, text)
+    node = _parse(path, text, list_limits or {})
     positions: dict[Path_, Position] = {}
     if node is None:
         return LoadedYaml(path, None, positions)
@@ -128,15 +137,15 @@ def _line_column(text: str, index: int) -> Position:
     return Position(line, index - start + 1)
 
 
-def _parse(path: Path, text: str) -> yaml.Node | None:
+def _parse(path: Path, text: str, list_limits: Mapping[Path_, int]) -> yaml.Node | None:
     try:
-        return _compose(_FastLoader, text)
+        return _compose(_FastLoader, text, list_limits)
     except _Refused as exc:
         raise _refused(path, exc) from None
     except yaml.reader.ReaderError as exc:
         raise _character_error(path, text, exc) from None
     except yaml.MarkedYAMLError as exc:
-        raise _first_syntax_error(path, text, exc) from None
+        raise _first_syntax_error(path, text, list_limits, exc) from None
 
 
 _REREAD_CHARS = 20_000
@@ -145,7 +154,9 @@ _LOOKAHEAD = 1_100
 """Characters reread past an error: more than the 1,024 a scanner looks ahead for a key."""
 
 
-def _first_syntax_error(path: Path, text: str, fast_error: yaml.MarkedYAMLError) -> CampaignError:
+def _first_syntax_error(
+    path: Path, text: str, list_limits: Mapping[Path_, int], fast_error: yaml.MarkedYAMLError
+) -> CampaignError:
     """libyaml's error, or the first problem as the pure-Python parser words it.
 
     The pure-Python parser names the character it stopped at, but is about a hundred
@@ -158,7 +169,7 @@ def _first_syntax_error(path: Path, text: str, fast_error: yaml.MarkedYAMLError)
     if stop > _REREAD_CHARS:
         return _syntax_error(path, text, fast_error)
     try:
-        _compose(_Loader, text[: stop + _LOOKAHEAD])
+        _compose(_Loader, text[: stop + _LOOKAHEAD], list_limits)
     except yaml.MarkedYAMLError as exc:
         if _not_after(exc.problem_mark, mark):
             return _syntax_error(path, text, exc)
@@ -199,10 +210,12 @@ def _character_error(path: Path, text: str, fast_error: yaml.reader.ReaderError)
     return CampaignError([f"{path}:1:1: YAML syntax error: {fast_error.reason}"])
 
 
-def _compose(loader_class: type[yaml.SafeLoader], text: str) -> yaml.Node | None:
+def _compose(
+    loader_class: type[yaml.SafeLoader], text: str, list_limits: Mapping[Path_, int]
+) -> yaml.Node | None:
     loader = loader_class(text)
     try:
-        return _Composer(loader).single_document()
+        return _Composer(loader, list_limits).single_document()
     finally:
         loader.dispose()
 
@@ -225,6 +238,8 @@ class _Open:
     """A list or mapping whose items are still arriving."""
 
     node: yaml.SequenceNode | yaml.MappingNode
+    path: Path_
+    where: yaml.Mark
     key: yaml.Node | None = None
 
 
@@ -234,11 +249,12 @@ class _Composer:
     PyYAML's composer makes an alias share the node its anchor names; walking the result
     turns a few hundred bytes of nested aliases into billions of values. It also recurses
     once per level of nesting. This one refuses an alias where it is written and counts
-    depth and values as each event arrives.
+    depth, values and the items of the lists in ``list_limits`` as each event arrives.
     """
 
-    def __init__(self, loader: yaml.SafeLoader) -> None:
+    def __init__(self, loader: yaml.SafeLoader, list_limits: Mapping[Path_, int]) -> None:
         self.loader = loader
+        self.list_limits = list_limits
         self.open: list[_Open] = []
         self.values = 0
 
@@ -290,7 +306,7 @@ class _Composer:
             raise _Refused(event.start_mark, f"nested more than {MAX_DEPTH} levels deep")
         kind = yaml.SequenceNode if isinstance(event, yaml.SequenceStartEvent) else yaml.MappingNode
         node = kind(self._tag(event, kind, None), [], event.start_mark, None, event.flow_style)
-        self.open.append(_Open(node))
+        self.open.append(_Open(node, *self._place(event.start_mark)))
         return None
 
     def _tag(self, event: yaml.Event, kind: type[yaml.Node], value: str | None) -> str:
@@ -298,9 +314,24 @@ class _Composer:
             return str(self.loader.resolve(kind, value, event.implicit))
         return str(event.tag)
 
+    def _place(self, start: yaml.Mark) -> tuple[Path_, yaml.Mark]:
+        """The path of the value starting at ``start``, and where its key was written."""
+        if not self.open:
+            return (), start
+        parent = self.open[-1]
+        if isinstance(parent.node, yaml.SequenceNode):
+            return (*parent.path, len(parent.node.value)), start
+        key = parent.key
+        name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+        return (*parent.path, name), key.start_mark if key is not None else start
+
     def _add(self, parent: _Open, node: yaml.Node) -> None:
         if isinstance(parent.node, yaml.SequenceNode):
             parent.node.value.append(node)
+            limit = self.list_limits.get(parent.path)
+            if limit is not None and len(parent.node.value) > limit:
+                problem = f"more than {limit} items; at most {limit} are allowed"
+                raise _Refused(parent.where, f"{_dotted(parent.path)}: {problem}")
         elif parent.key is None:
             parent.key = node
         else:

@@ -1,4 +1,4 @@
-"""Every YAML file the tool reads is bounded: size, aliases, depth, values, characters.
+"""Every YAML file the tool reads is bounded: size, aliases, depth, values, sections, characters.
 
 Each refusal is one ``FILE:LINE:COL: message`` line.
 """
@@ -13,6 +13,7 @@ import pytest
 from newsletter.campaigns import load_issue
 from newsletter.config import load_settings
 from newsletter.errors import CampaignError
+from newsletter.models import MAX_SECTIONS, Issue
 from newsletter.yamlfile import DEFAULT_MAX_FILE_BYTES, MAX_DEPTH, MAX_VALUES, load_yaml
 
 HEAD = "subject: Winter news\npreview_text: What is new this winter.\n"
@@ -225,3 +226,21 @@ def test_bytes_that_are_not_utf8_are_located(tmp_path):
     path.write_bytes("subject: é\nintro: café\n".encode("latin-1"))
     where = "1:10: byte 0xe9 is not UTF-8; save the file as UTF-8"
     assert _refusal(path, lambda: load_yaml(path)) == where
+
+
+# --- sections -------------------------------------------------------------------------
+
+
+def test_an_issue_may_have_the_most_sections_and_no_more(settings, tmp_path):
+    most = "sections:\n" + "".join(_section(n) for n in range(MAX_SECTIONS))
+    assert len(load_issue(_write(tmp_path, HEAD + most), settings).sections) == MAX_SECTIONS
+    path = _write(tmp_path, HEAD + most + _section(MAX_SECTIONS))
+    where = f"3:1: sections: more than {MAX_SECTIONS} items; at most {MAX_SECTIONS} are allowed"
+    assert _refusal(path, lambda: load_issue(path, settings)) == where
+
+
+def test_the_model_itself_refuses_too_many_sections():
+    section = {"type": "article", "heading": "A", "body": "B"}
+    data = {"slug": "x", "subject": "S", "preview_text": "P"}
+    with pytest.raises(ValueError, match=f"at most {MAX_SECTIONS} items"):
+        Issue.model_validate({**data, "sections": [section] * (MAX_SECTIONS + 1)})
