@@ -1,11 +1,19 @@
 """Every YAML file the tool reads is bounded: size, aliases, depth, values, sections, characters.
 
-Each refusal is one ``FILE:LINE:COL: message`` line.
+Each refusal is one ``FILE:LINE:COL: message`` line. The bombs run through the real CLI in
+a child process with its address space capped, so a regression fails instead of eating
+the machine, and its time and peak memory are measured.
 """
 
 from __future__ import annotations
 
+import os
+import resource
+import subprocess
+import sys
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -244,3 +252,120 @@ def test_the_model_itself_refuses_too_many_sections():
     data = {"slug": "x", "subject": "S", "preview_text": "P"}
     with pytest.raises(ValueError, match=f"at most {MAX_SECTIONS} items"):
         Issue.model_validate({**data, "sections": [section] * (MAX_SECTIONS + 1)})
+
+
+# --- the CLI, in a child process with a memory cap ------------------------------------
+
+MEMORY_CAP = 1024**3
+"""Address space for the child: a bomb that gets past the checks dies here, not the host."""
+CPU_CAP = 30
+SECONDS = 5.0
+"""Wall time allowed; the CLI starts in well under a second and each refusal is instant."""
+PEAK_MB = 200
+"""Peak resident memory allowed; validating the example takes about 70 MB."""
+
+
+@dataclass(frozen=True)
+class Run:
+    exit_code: int
+    stderr: str
+    seconds: float
+    peak_mb: float
+
+
+def _capped() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_CAP, CPU_CAP))
+
+
+def _validate(path: Path, cwd: Path, output: Path) -> Run:
+    """``newsletter validate PATH`` in a child; wait4 gives that child's own peak memory."""
+    with (output / "stdout").open("wb") as stdout, (output / "stderr").open("wb") as stderr:
+        start = time.monotonic()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "newsletter", "validate", str(path)],
+            cwd=cwd,
+            stdout=stdout,
+            stderr=stderr,
+            preexec_fn=_capped,
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.monotonic() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    stderr_text = (output / "stderr").read_text(encoding="utf-8", errors="replace")
+    return Run(child.returncode, stderr_text, seconds, usage.ru_maxrss / 1024)
+
+
+def _campaign_laughs(folder: Path) -> Path:
+    return _write(folder, HEAD + _laughs(), "laughs.yaml")
+
+
+def _project_laughs(folder: Path) -> Path:
+    project = folder / "newsletter.yaml"
+    project.write_text(project.read_text() + "x_bomb:\n" + _laughs("  "))
+    return folder / "campaigns" / "winter-2026.yaml"
+
+
+def _sections_alias(folder: Path) -> Path:
+    aliases = "".join("  - *first\n" for _ in range(1000))
+    text = HEAD + "sections:\n  - &first {type: article, heading: A, body: B}\n" + aliases
+    return _write(folder, text, "aliased.yaml")
+
+
+def _twenty_megabytes(folder: Path) -> Path:
+    path = folder / "huge.yaml"
+    with path.open("w", encoding="utf-8") as out:
+        out.write(HEAD + "sections:\n")
+        for number in range(250_000):
+            out.write(_section(number).replace("Some words.", "Some words. " * 3))
+    return path
+
+
+def _many_sections(folder: Path) -> Path:
+    path = _write(folder, HEAD + "sections: [" + "{}," * 250_000 + "]\n", "many.yaml")
+    assert path.stat().st_size < DEFAULT_MAX_FILE_BYTES  # refused for its sections, not its size
+    return path
+
+
+def _nul(folder: Path) -> Path:
+    return _write(folder, HEAD + "intro: Hello\x00 world\n", "nul.yaml")
+
+
+def _brackets(folder: Path) -> Path:
+    return _write(folder, HEAD + "intro: " + "[" * 100_000 + "\n", "brackets.yaml")
+
+
+def _deep_mappings(folder: Path) -> Path:
+    text = HEAD + "".join("  " * level + f"k{level}:\n" for level in range(300))
+    return _write(folder, text, "deep.yaml")
+
+
+CLI_CASES: list[tuple[str, Callable[[Path], Path], str, str]] = [
+    ("billion laughs in a campaign", _campaign_laughs, "laughs.yaml:4:14: ", "aliases (*lol0)"),
+    ("billion laughs in newsletter.yaml", _project_laughs, "newsletter.yaml:", "aliases (*lol0)"),
+    ("alias under sections", _sections_alias, "aliased.yaml:5:5: ", "aliases (*first)"),
+    ("20 MB campaign", _twenty_megabytes, "huge.yaml:1:1: ", "files over 1,000,000 bytes"),
+    ("250,000 sections", _many_sections, "many.yaml:3:1: ", "sections: more than 200 items"),
+    ("NUL byte", _nul, "nul.yaml:3:13: ", "control character U+0000 is not allowed"),
+    ("100,000 nested [", _brackets, "brackets.yaml:3:39: ", "nested more than 32 levels"),
+    ("300 nested mappings", _deep_mappings, "deep.yaml:35:65: ", "nested more than 32 levels"),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "where", "message"),
+    [case[1:] for case in CLI_CASES],
+    ids=[case[0] for case in CLI_CASES],
+)
+def test_the_cli_refuses_each_bomb_quickly_in_one_line(project_dir, tmp_path, make, where, message):
+    path = make(project_dir)
+    output = tmp_path / "output"
+    output.mkdir()
+    run = _validate(path.relative_to(project_dir), project_dir, output)
+    assert run.exit_code == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1, run.stderr[:2000]
+    assert lines[0].startswith(where) and message in lines[0], lines[0]
+    assert run.seconds < SECONDS, f"{run.seconds:.2f} s"
+    assert run.peak_mb < PEAK_MB, f"{run.peak_mb:.0f} MB"
