@@ -8,13 +8,15 @@ from pydantic import ValidationError
 
 from newsletter.config import Settings
 from newsletter.errors import CampaignError
-from newsletter.models import Issue
+from newsletter.models import MAX_SECTIONS, Issue
 from newsletter.yamlfile import format_validation_error, load_yaml
 
 
 def load_issue(path: Path, settings: Settings) -> Issue:
     """Parse and validate one campaign file; ``CampaignError`` lists every problem."""
-    loaded = load_yaml(path)
+    loaded = load_yaml(
+        path, max_bytes=settings.max_file_bytes, list_limits={("sections",): MAX_SECTIONS}
+    )
     if not isinstance(loaded.data, dict):
         raise CampaignError(
             [f"{path}:1:1: a campaign file must be a mapping (subject:, sections:, ...)"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -27,9 +27,19 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from newsletter.errors import CampaignError, ConfigError
 from newsletter.types import Colour, HttpsUrl, Identifier
-from newsletter.yamlfile import LoadedYaml, clean_message, format_errors, load_yaml
+from newsletter.yamlfile import (
+    DEFAULT_MAX_FILE_BYTES,
+    LoadedYaml,
+    clean_message,
+    format_errors,
+    load_yaml,
+)
 
 ENV_PREFIX = "NEWSLETTER_"
+
+FileBytes = Annotated[
+    int, Field(gt=0, description="campaign and project files larger than this are refused")
+]
 
 
 class _Strict(BaseModel):
@@ -120,6 +130,7 @@ class Settings(BaseSettings):
     mailchimp: MailchimpOptions = MailchimpOptions()
     campaigns_dir: Path = Path("campaigns")
     templates_dir: Path = Path("templates")
+    max_file_bytes: FileBytes = DEFAULT_MAX_FILE_BYTES
 
     secret: SecretStr | None = None
     old_secrets: SecretStr | None = Field(
@@ -237,7 +248,7 @@ def load_settings(project_file: Path | None = None, **overrides: Any) -> Setting
             f"{path}: no project file; run the command from the newsletter's folder "
             f"or set {ENV_PREFIX}PROJECT_FILE"
         )
-    loaded = load_yaml(path)
+    loaded = load_yaml(path, max_bytes=_project_file_limit(path))
     if loaded.data is None:
         loaded = LoadedYaml(path, {}, loaded.positions)
     if not isinstance(loaded.data, dict):
@@ -249,6 +260,29 @@ def load_settings(project_file: Path | None = None, **overrides: Any) -> Setting
         raise _settings_error(loaded, exc) from None
     finally:
         _project_data.reset(token)
+
+
+class _ProjectFileLimit(BaseSettings):
+    """``max_file_bytes`` from the environment and ``.env`` only.
+
+    The project file is measured before it is read, so a value written inside it
+    cannot apply to itself; it does apply to campaign files.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    max_file_bytes: FileBytes = DEFAULT_MAX_FILE_BYTES
+
+
+def _project_file_limit(path: Path) -> int:
+    try:
+        return _ProjectFileLimit(_env_file=path.parent / ".env").max_file_bytes
+    except ValidationError as exc:
+        variable = f"{ENV_PREFIX}MAX_FILE_BYTES"
+        errors = exc.errors(include_url=False, include_input=False)
+        raise CampaignError(
+            [f"environment {variable}: {clean_message(e['msg'])}" for e in errors]
+        ) from None
 
 
 def _settings_error(loaded: LoadedYaml, exc: ValidationError) -> CampaignError:

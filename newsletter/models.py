@@ -139,6 +139,10 @@ Section = Annotated[Article | News | Event | CallToAction, Discriminator("type")
 SECTION_TYPES = ("article", "news", "event", "cta")
 
 
+MAX_SECTIONS = 200
+"""Sections in one issue; far more than fit under Gmail's clipping point."""
+
+
 class Issue(_Model):
     """One newsletter issue, as written in ``campaigns/<slug>.yaml``."""
 
@@ -150,7 +154,7 @@ class Issue(_Model):
     send_at: ZonedDatetime | None = None
     table_of_contents: bool = True
     intro: Markdown = ""
-    sections: list[Section] = Field(min_length=1)
+    sections: list[Section] = Field(min_length=1, max_length=MAX_SECTIONS)
 
     @field_validator("topics")
     @classmethod

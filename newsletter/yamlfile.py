@@ -2,6 +2,10 @@
 
 Errors from pydantic name a path (``sections.2.image.alt``); the position map turns
 that path into ``FILE:LINE:COL`` so each problem is reported where it was written.
+
+Input is bounded before it can cost much: the file's size is checked before it is
+read, and nodes are composed from parser events one at a time, refusing aliases and
+counting depth, values and the items of chosen lists as they arrive.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ import difflib
 import re
 import types
 import typing
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -23,6 +28,13 @@ from newsletter.errors import CampaignError
 from newsletter.types import AT
 
 Path_ = tuple[str | int, ...]
+
+DEFAULT_MAX_FILE_BYTES = 1_000_000
+"""Campaign and project files larger than this are refused unread (``max_file_bytes``)."""
+MAX_DEPTH = 32
+"""Mappings and lists nested deeper than this are refused."""
+MAX_VALUES = 20_000
+"""Values (scalars, lists and mappings) in one file; a large issue has a few thousand."""
 
 
 class Position(NamedTuple):
@@ -62,23 +74,19 @@ for _class in (_Loader, _FastLoader):
     _class.add_implicit_resolver("tag:yaml.org,2002:bool", _YAML12_BOOL, list("tTfF"))
 
 
-def load_yaml(path: Path, text: str | None = None) -> LoadedYaml:
-    """Parse ``path`` into plain data plus a map from value paths to positions."""
-    if text is None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise CampaignError([f"{path}: no such file"]) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CampaignError([f"{path}: cannot be read: {exc}"]) from None
-    try:
-        node = _compose(_FastLoader, text)
-    except yaml.MarkedYAMLError as fast_error:
-        try:
-            _compose(_Loader, text)  # the pure-Python parser words its errors better
-        except yaml.MarkedYAMLError as exc:
-            raise _syntax_error(path, exc) from None
-        raise _syntax_error(path, fast_error) from None
+def load_yaml(
+    path: Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    list_limits: Mapping[Path_, int] | None = None,
+) -> LoadedYaml:
+    """Parse ``path`` into plain data plus a map from value paths to positions.
+
+    ``list_limits`` caps the items of the lists at the given paths, e.g.
+    ``{("sections",): 200}``; the error names the line of the list's key.
+    """
+    text = _read_limited(path, max_bytes)
+    node = _parse(path, text, list_limits or {})
     positions: dict[Path_, Position] = {}
     if node is None:
         return LoadedYaml(path, None, positions)
@@ -89,21 +97,246 @@ def load_yaml(path: Path, text: str | None = None) -> LoadedYaml:
     return LoadedYaml(path, data, builder.positions)
 
 
-def _compose(loader_class: type[yaml.SafeLoader], text: str) -> yaml.Node | None:
+def _read_limited(path: Path, max_bytes: int) -> str:
+    """The file as text, refused by its size before reading and never read past the limit."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise _too_large(path, f"the file is {size:,} bytes", max_bytes)
+        with path.open("rb") as stream:
+            data = stream.read(max_bytes + 1)  # a file may grow, or not be a regular file
+    except FileNotFoundError:
+        raise CampaignError([f"{path}: no such file"]) from None
+    except OSError as exc:
+        raise CampaignError([f"{path}: cannot be read: {exc}"]) from None
+    if len(data) > max_bytes:
+        raise _too_large(path, "the file is larger than the limit", max_bytes)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8")
+        line, column = _line_column(before, len(before))
+        problem = f"byte 0x{data[exc.start]:02x} is not UTF-8; save the file as UTF-8"
+        raise CampaignError([f"{path}:{line}:{column}: {problem}"]) from None
+
+
+def _too_large(path: Path, found: str, max_bytes: int) -> CampaignError:
+    setting = "setting max_file_bytes or NEWSLETTER_MAX_FILE_BYTES"
+    limit = f"files over {max_bytes:,} bytes are refused ({setting})"
+    return CampaignError([f"{path}:1:1: {found}; {limit}"])
+
+
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+
+
+def _line_column(text: str, index: int) -> Position:
+    """1-based line and column of ``text[index]``, counting line breaks as YAML does."""
+    line, start = 1, 0
+    for found in _LINE_BREAK.finditer(text, 0, index):
+        line, start = line + 1, found.end()
+    return Position(line, index - start + 1)
+
+
+def _parse(path: Path, text: str, list_limits: Mapping[Path_, int]) -> yaml.Node | None:
+    try:
+        return _compose(_FastLoader, text, list_limits)
+    except _Refused as exc:
+        raise _refused(path, exc) from None
+    except yaml.reader.ReaderError as exc:
+        raise _character_error(path, text, exc) from None
+    except yaml.MarkedYAMLError as exc:
+        raise _first_syntax_error(path, text, list_limits, exc) from None
+
+
+_REREAD_CHARS = 20_000
+"""How far into a file the pure-Python parser rereads to word an error (at most about 0.2 s)."""
+_LOOKAHEAD = 1_100
+"""Characters reread past an error: more than the 1,024 a scanner looks ahead for a key."""
+
+
+def _first_syntax_error(
+    path: Path, text: str, list_limits: Mapping[Path_, int], fast_error: yaml.MarkedYAMLError
+) -> CampaignError:
+    """libyaml's error, or the first problem as the pure-Python parser words it.
+
+    The pure-Python parser names the character it stopped at, but is about a hundred
+    times slower, so it rereads only the text up to just past libyaml's error, and only
+    near the start of the file. libyaml also reads ahead further (1,000 levels into a
+    line of "[") and can fail past a problem the composer would refuse first.
+    """
+    mark = fast_error.problem_mark or fast_error.context_mark
+    stop = mark.index if mark else len(text)
+    if stop > _REREAD_CHARS:
+        return _syntax_error(path, text, fast_error)
+    try:
+        _compose(_Loader, text[: stop + _LOOKAHEAD], list_limits)
+    except yaml.MarkedYAMLError as exc:
+        if _not_after(exc.problem_mark, mark):
+            return _syntax_error(path, text, exc)
+    except _Refused as exc:
+        if _not_after(exc.mark, mark):
+            return _refused(path, exc)
+    return _syntax_error(path, text, fast_error)
+
+
+def _not_after(mark: yaml.Mark | None, other: yaml.Mark | None) -> bool:
+    if mark is None or other is None:
+        return mark is not None
+    return (mark.line, mark.column) <= (other.line, other.column)
+
+
+def _syntax_error(path: Path, text: str, exc: yaml.MarkedYAMLError) -> CampaignError:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = exc.problem or "invalid YAML"
+    found = text[mark.index : mark.index + 1] if mark else ""
+    if "\\t" in problem or "tab" in problem or found == "\t":
+        problem = "tabs are not allowed for indentation; use spaces"
+    elif problem == "found character that cannot start any token":  # libyaml's words
+        problem = f"found character {found!r} that cannot start any token"
+    return CampaignError([f"{path}:{line}:{column}: YAML syntax error: {problem}"])
+
+
+def _character_error(path: Path, text: str, fast_error: yaml.reader.ReaderError) -> CampaignError:
+    """NUL, other control characters and non-characters, at their line and column."""
+    try:
+        yaml.reader.Reader(text)  # counts in characters, where libyaml counts bytes
+    except yaml.reader.ReaderError as exc:
+        line, column = _line_column(text, exc.position)
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        kind = "control character" if unicodedata.category(chr(code)) == "Cc" else "character"
+        problem = f"{kind} U+{code:04X} is not allowed; remove it"
+        return CampaignError([f"{path}:{line}:{column}: {problem}"])
+    return CampaignError([f"{path}:1:1: YAML syntax error: {fast_error.reason}"])
+
+
+def _compose(
+    loader_class: type[yaml.SafeLoader], text: str, list_limits: Mapping[Path_, int]
+) -> yaml.Node | None:
     loader = loader_class(text)
     try:
-        return loader.get_single_node()
+        return _Composer(loader, list_limits).single_document()
     finally:
         loader.dispose()
 
 
-def _syntax_error(path: Path, exc: yaml.MarkedYAMLError) -> CampaignError:
-    mark = exc.problem_mark or exc.context_mark
-    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-    problem = exc.problem or "invalid YAML"
-    if "\\t" in problem or "tab" in problem:
-        problem = "tabs are not allowed for indentation; use spaces"
-    return CampaignError([f"{path}:{line}:{column}: YAML syntax error: {problem}"])
+class _Refused(Exception):
+    """Input the composer stops at before it costs anything: where, and why."""
+
+    def __init__(self, mark: yaml.Mark, message: str) -> None:
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+
+
+def _refused(path: Path, exc: _Refused) -> CampaignError:
+    return CampaignError([f"{path}:{exc.mark.line + 1}:{exc.mark.column + 1}: {exc.message}"])
+
+
+@dataclass
+class _Open:
+    """A list or mapping whose items are still arriving."""
+
+    node: yaml.SequenceNode | yaml.MappingNode
+    path: Path_
+    where: yaml.Mark
+    key: yaml.Node | None = None
+
+
+class _Composer:
+    """Nodes from parser events, built without recursion and without following aliases.
+
+    PyYAML's composer makes an alias share the node its anchor names; walking the result
+    turns a few hundred bytes of nested aliases into billions of values. It also recurses
+    once per level of nesting. This one refuses an alias where it is written and counts
+    depth, values and the items of the lists in ``list_limits`` as each event arrives.
+    """
+
+    def __init__(self, loader: yaml.SafeLoader, list_limits: Mapping[Path_, int]) -> None:
+        self.loader = loader
+        self.list_limits = list_limits
+        self.open: list[_Open] = []
+        self.values = 0
+
+    def single_document(self) -> yaml.Node | None:
+        loader = self.loader
+        loader.get_event()  # stream start
+        if loader.check_event(yaml.StreamEndEvent):
+            return None
+        start = loader.get_event()  # document start
+        root = self._root()
+        loader.get_event()  # document end
+        if not loader.check_event(yaml.StreamEndEvent):
+            raise yaml.composer.ComposerError(
+                "expected a single document in the stream",
+                start.start_mark,
+                "but found another document",
+                loader.get_event().start_mark,
+            )
+        return root
+
+    def _root(self) -> yaml.Node:
+        while True:
+            event = self.loader.get_event()
+            if isinstance(event, yaml.CollectionEndEvent):
+                node: yaml.Node | None = self.open.pop().node
+                node.end_mark = event.end_mark
+            else:
+                node = self._start(event)
+                if node is None:
+                    continue
+            if not self.open:
+                return node
+            self._add(self.open[-1], node)
+
+    def _start(self, event: yaml.Event) -> yaml.Node | None:
+        """A scalar's node, or None after opening a list or mapping."""
+        if isinstance(event, yaml.AliasEvent):
+            message = f"aliases (*{event.anchor}) are not allowed; write the value out"
+            raise _Refused(event.start_mark, message)
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise _Refused(event.start_mark, f"more than {MAX_VALUES:,} values in one file")
+        if isinstance(event, yaml.ScalarEvent):
+            tag = self._tag(event, yaml.ScalarNode, event.value)
+            return yaml.ScalarNode(
+                tag, event.value, event.start_mark, event.end_mark, style=event.style
+            )
+        if len(self.open) >= MAX_DEPTH:
+            raise _Refused(event.start_mark, f"nested more than {MAX_DEPTH} levels deep")
+        kind = yaml.SequenceNode if isinstance(event, yaml.SequenceStartEvent) else yaml.MappingNode
+        node = kind(self._tag(event, kind, None), [], event.start_mark, None, event.flow_style)
+        self.open.append(_Open(node, *self._place(event.start_mark)))
+        return None
+
+    def _tag(self, event: yaml.Event, kind: type[yaml.Node], value: str | None) -> str:
+        if event.tag is None or event.tag == "!":
+            return str(self.loader.resolve(kind, value, event.implicit))
+        return str(event.tag)
+
+    def _place(self, start: yaml.Mark) -> tuple[Path_, yaml.Mark]:
+        """The path of the value starting at ``start``, and where its key was written."""
+        if not self.open:
+            return (), start
+        parent = self.open[-1]
+        if isinstance(parent.node, yaml.SequenceNode):
+            return (*parent.path, len(parent.node.value)), start
+        key = parent.key
+        name = key.value if isinstance(key, yaml.ScalarNode) else "?"
+        return (*parent.path, name), key.start_mark if key is not None else start
+
+    def _add(self, parent: _Open, node: yaml.Node) -> None:
+        if isinstance(parent.node, yaml.SequenceNode):
+            parent.node.value.append(node)
+            limit = self.list_limits.get(parent.path)
+            if limit is not None and len(parent.node.value) > limit:
+                problem = f"more than {limit} items; at most {limit} are allowed"
+                raise _Refused(parent.where, f"{_dotted(parent.path)}: {problem}")
+        elif parent.key is None:
+            parent.key = node
+        else:
+            parent.node.value.append((parent.key, node))
+            parent.key = None
 
 
 _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})

@@ -59,3 +59,19 @@ def test_every_command_in_the_readme_exists():
 def test_every_command_is_documented_in_the_readme():
     undocumented = _registered() - _shown_in_readme()
     assert not undocumented, f"commands missing from the README: {sorted(undocumented)}"
+
+
+def test_readme_and_env_example_state_the_input_limits_the_code_uses():
+    from newsletter.models import MAX_SECTIONS
+    from newsletter.yamlfile import DEFAULT_MAX_FILE_BYTES, MAX_DEPTH, MAX_VALUES
+
+    words = " ".join(README.split())
+    for phrase in (
+        f"`max_file_bytes` (default {DEFAULT_MAX_FILE_BYTES:,} bytes)",
+        f"at most {MAX_DEPTH} levels deep",
+        f"at most {MAX_VALUES:,} values",
+        f"at most {MAX_SECTIONS} sections",
+    ):
+        assert phrase in words, phrase
+    env_example = (REPO / ".env.example").read_text(encoding="utf-8")
+    assert f"# NEWSLETTER_MAX_FILE_BYTES={DEFAULT_MAX_FILE_BYTES}\n" in env_example
