@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from big_issue import big_issue
 from typer.testing import CliRunner
 from waiting import wait_for
 
@@ -147,18 +148,8 @@ def test_render_reports_a_bad_file_without_writing(project_dir):
     assert not (project_dir / "out").exists()
 
 
-def _big_issue(path: Path, items: int) -> Path:
-    lines = ["subject: Big", "preview_text: A very long issue", "sections:"]
-    lines += ["  - type: news", "    heading: Everything", "    items:"]
-    for number in range(items):
-        lines.append(f"      - title: Item number {number}")
-        lines.append(f"        body: {'Words about the item. ' * 8}")
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 def test_render_warns_above_90_kb(project_dir, settings):
-    path = _big_issue(project_dir / "campaigns" / "big.yaml", 270)
+    path = big_issue(project_dir / "campaigns" / "big.yaml", 270)
     size = compile_issue(load_issue(path, settings), settings).html_bytes
     assert SIZE_WARNING_BYTES < size < GMAIL_CLIP_BYTES
     result = _run("render", str(path), "--out", "out")
@@ -172,7 +163,7 @@ def test_render_warns_above_90_kb(project_dir, settings):
 
 
 def test_render_and_validate_refuse_above_102_kb(project_dir, settings):
-    path = _big_issue(project_dir / "campaigns" / "huge.yaml", 330)
+    path = big_issue(project_dir / "campaigns" / "huge.yaml", 330)
     assert compile_issue(load_issue(path, settings), settings).html_bytes > GMAIL_CLIP_BYTES
     result = _run("render", str(path), "--out", "out")
     assert result.exit_code == 1
