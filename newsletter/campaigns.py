@@ -32,8 +32,3 @@ def load_issue(path: Path, settings: Settings) -> Issue:
 
 def campaign_path(settings: Settings, slug: str) -> Path:
     return settings.resolve(settings.campaigns_dir) / f"{slug}.yaml"
-
-
-def iter_campaign_files(settings: Settings) -> list[Path]:
-    folder = settings.resolve(settings.campaigns_dir)
-    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []

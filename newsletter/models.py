@@ -136,7 +136,6 @@ class CallToAction(_Section):
 
 
 Section = Annotated[Article | News | Event | CallToAction, Discriminator("type")]
-SECTION_TYPES = ("article", "news", "event", "cta")
 
 
 MAX_SECTIONS = 200
@@ -244,7 +243,6 @@ class SendStatus(StrEnum):
     INTERRUPTED = "interrupted"
     """Ctrl-C or SIGTERM stopped the send; run it again to continue."""
     FAILED = "failed"
-    REFUSED = "refused"
 
 
 class SendReport(_Model):

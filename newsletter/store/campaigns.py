@@ -1,5 +1,7 @@
-"""Campaign rows: one per provider and slug. Every state change is one UPDATE that claims
-the row only if it is still in the state the caller saw."""
+"""Campaign rows: one per provider and slug, for every provider (the local one's sends,
+the drafts Mailchimp holds for us). Every state change of a local send is one UPDATE
+that claims the row only if it is still in the state the caller saw; ``ProviderCampaigns``
+records what a remote provider reports."""
 
 from __future__ import annotations
 
@@ -8,10 +10,13 @@ import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from newsletter.clock import Clock, utc_now
+from newsletter.errors import StoreError
 from newsletter.models import CampaignState
+from newsletter.store.migrations import migrate
 from newsletter.store.tables import campaigns, deliveries
 
 STALE_AFTER = timedelta(minutes=2)
@@ -29,6 +34,9 @@ class Campaign:
     owner: str | None
     heartbeat_at: datetime | None
     last_problem: str | None = None
+    remote_id: str | None = None
+    """The provider's own id for the campaign (Mailchimp's), where it keeps one."""
+    scheduled_at: datetime | None = None
 
 
 def this_process() -> str:
@@ -49,6 +57,8 @@ def get(connection: Connection, provider: str, slug: str) -> Campaign | None:
         row.owner,
         row.heartbeat_at,
         row.last_problem,
+        row.remote_id,
+        row.scheduled_at,
     )
 
 
@@ -182,3 +192,67 @@ def reset_for_resend(connection: Connection, campaign: Campaign, now: datetime) 
         return False
     connection.execute(delete(deliveries).where(deliveries.c.campaign_id == campaign.id))
     return True
+
+
+class ProviderCampaigns:
+    """One provider's campaign rows, each change in its own transaction; for providers
+    that keep the campaign themselves and report its state (Mailchimp)."""
+
+    def __init__(self, engine: Engine, provider: str, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self.provider = provider
+        self.clock = clock
+        self._ready = False
+
+    def _ensure_tables(self) -> None:
+        if not self._ready:
+            migrate(self.engine)
+            self._ready = True
+
+    def get(self, slug: str) -> Campaign | None:
+        try:
+            self._ensure_tables()
+            with self.engine.connect() as connection:
+                return get(connection, self.provider, slug)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the campaign store: {type(exc).__name__}") from None
+
+    def save(
+        self,
+        slug: str,
+        *,
+        remote_id: str,
+        state: CampaignState,
+        subject: str = "",
+        content_hash: str | None = None,
+        scheduled_at: datetime | None = None,
+    ) -> None:
+        """Insert or update the slug's row in one transaction."""
+        now = self.clock()
+        values: dict[str, object] = {
+            "remote_id": remote_id,
+            "state": state.value,
+            "updated_at": now,
+            "scheduled_at": scheduled_at,
+        }
+        if subject:
+            values["subject"] = subject
+        if content_hash is not None:
+            values["content_hash"] = content_hash
+        if state is CampaignState.SENDING:
+            values["started_at"] = now
+        if state is CampaignState.SENT:
+            values["finished_at"] = now
+        try:
+            self._ensure_tables()
+            with self.engine.begin() as connection:
+                mine = (campaigns.c.provider == self.provider, campaigns.c.slug == slug)
+                changed = connection.execute(
+                    update(campaigns).where(*mine).values(**values)
+                ).rowcount
+                if not changed:
+                    connection.execute(
+                        campaigns.insert().values(provider=self.provider, slug=slug, **values)
+                    )
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot write the campaign store: {type(exc).__name__}") from None

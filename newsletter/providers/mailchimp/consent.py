@@ -47,10 +47,10 @@ class ConsentNote:
     detail: str = ""
 
     @classmethod
-    def now(
-        cls, action: str, source: ChangeSource, note: str = "", detail: str = ""
+    def at_time(
+        cls, when: datetime, action: str, source: ChangeSource, note: str = "", detail: str = ""
     ) -> ConsentNote:
-        return cls(action, source, datetime.now(UTC).replace(microsecond=0), note, detail)
+        return cls(action, source, when.replace(microsecond=0), note, detail)
 
     @property
     def text(self) -> str:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from newsletter.clock import Clock, utc_now
 from newsletter.config import Settings
 from newsletter.errors import ProviderAPIError, ProviderError
 from newsletter.models import Subscriber, SubscriberStatus
@@ -35,7 +36,9 @@ class Members:
         audience_id: str,
         settings: Settings,
         groups: InterestGroups,
+        clock: Clock = utc_now,
     ) -> None:
+        self.clock = clock
         self.client = client
         self.path = f"/lists/{audience_id}"
         self.settings = settings
@@ -188,7 +191,7 @@ class Members:
         if before.status is status:
             return before
         after = self.change(subscriber_id, {"status": STATUS_TO_MAILCHIMP[status]})
-        self.notes.record(subscriber_id, ConsentNote.now(action, source, note))
+        self.notes.record(subscriber_id, ConsentNote.at_time(self.clock(), action, source, note))
         return after
 
     def set_topics(
@@ -202,5 +205,8 @@ class Members:
         after = self.change(subscriber_id, {"interests": interests})
         names = {topic.id: topic.name for topic in self.settings.topics}
         detail = topics_detail(before.topics, topics, names)
-        self.notes.record(subscriber_id, ConsentNote.now("Topics changed", source, detail=detail))
+        self.notes.record(
+            subscriber_id,
+            ConsentNote.at_time(self.clock(), "Topics changed", source, detail=detail),
+        )
         return after

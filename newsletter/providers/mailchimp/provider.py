@@ -38,11 +38,11 @@ from newsletter.providers.base import (
 from newsletter.providers.mailchimp import campaign as payloads
 from newsletter.providers.mailchimp.client import MailchimpClient, outcome_unknown
 from newsletter.providers.mailchimp.members import Members
-from newsletter.providers.mailchimp.records import CampaignRecords
 from newsletter.providers.mailchimp.settings import MailchimpSettings
 from newsletter.providers.mailchimp.topics import PAGE_SIZE, InterestGroups
 from newsletter.render.compile import CompiledIssue
 from newsletter.render.merge import MAILCHIMP_TAGS
+from newsletter.store.campaigns import ProviderCampaigns
 from newsletter.store.database import engine_from_settings
 
 APPLE_MAIL_NOTE = (
@@ -94,7 +94,7 @@ class MailchimpProvider(Provider):
         self._transport = transport
         self._engine = engine
         self._owns_engine = False
-        self._records: CampaignRecords | None = None
+        self._records: ProviderCampaigns | None = None
         self._groups: InterestGroups | None = None
         self._members: Members | None = None
 
@@ -116,12 +116,12 @@ class MailchimpProvider(Provider):
         return self.mailchimp.audience()
 
     @property
-    def records(self) -> CampaignRecords:
+    def records(self) -> ProviderCampaigns:
         if self._records is None:
             if self._engine is None:
                 self._engine = engine_from_settings(self.settings)
                 self._owns_engine = True
-            self._records = CampaignRecords(self._engine)
+            self._records = ProviderCampaigns(self._engine, self.name, self.clock)
         return self._records
 
     def close(self) -> None:
@@ -442,7 +442,9 @@ class MailchimpProvider(Provider):
     @property
     def audience(self) -> Members:
         if self._members is None:
-            self._members = Members(self.client, self.audience_id, self.settings, self.groups)
+            self._members = Members(
+                self.client, self.audience_id, self.settings, self.groups, self.clock
+            )
         return self._members
 
     def _import_members(
