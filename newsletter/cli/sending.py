@@ -98,21 +98,25 @@ def send(
         except KeyboardInterrupt:
             typer.echo(f"interrupted ({stop.name}); run the same command again", err=True)
             raise typer.Exit(stop.exit_code) from None
-        if report is None:
-            return
-        _summary(report)
-        if report.status is SendStatus.INTERRUPTED:
-            typer.echo(
-                f"interrupted ({stop.name}): {report.sent:,} sent by this run; "
-                "run the same command again to send the rest",
-                err=True,
-            )
-            raise typer.Exit(stop.exit_code)
-        if report.status is SendStatus.STOPPED:
-            typer.echo(f"{report.campaign}: stopped: {report.problem}", err=True)
-            raise typer.Exit(EXIT_TRY_AGAIN_LATER)
-        if report.status is not SendStatus.SENT:
-            raise typer.Exit(1)
+        if report is not None:
+            _summary(report)
+            _exit_for(report, stop)
+
+
+def _exit_for(report: SendReport, stop: StopSignals) -> None:
+    """Exit non-zero unless the issue went out to everyone, with one line on why."""
+    if report.status is SendStatus.INTERRUPTED:
+        typer.echo(
+            f"interrupted ({stop.name}): {report.sent:,} sent by this run; "
+            "run the same command again to send the rest",
+            err=True,
+        )
+        raise typer.Exit(stop.exit_code)
+    if report.status is SendStatus.STOPPED:
+        typer.echo(f"{report.campaign}: stopped: {report.problem}", err=True)
+        raise typer.Exit(EXIT_TRY_AGAIN_LATER)
+    if report.status is not SendStatus.SENT:
+        raise typer.Exit(1)
 
 
 EXIT_TRY_AGAIN_LATER = 75

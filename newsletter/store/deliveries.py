@@ -112,6 +112,32 @@ _RETRYABLE = {
 }
 
 
+def _recording_statements() -> tuple[Executable, Executable, Executable]:
+    """Finish a delivery; release a claim that was new; release one that was a retry."""
+    finish = (
+        update(deliveries)
+        .where(
+            deliveries.c.campaign_id == bindparam("c_id"),
+            deliveries.c.subscriber_id == bindparam("s_id"),
+        )
+        .values(
+            status=bindparam("new_status"),
+            attempts=deliveries.c.attempts + bindparam("new_attempts"),
+            uncertain_sends=deliveries.c.uncertain_sends + bindparam("new_uncertain"),
+            error=bindparam("new_error"),
+            updated_at=bindparam("new_updated_at"),
+        )
+    )
+    in_flight = (
+        deliveries.c.campaign_id == bindparam("c_id"),
+        deliveries.c.subscriber_id == bindparam("s_id"),
+        deliveries.c.status == literal_column(f"'{DeliveryStatus.SENDING.value}'"),
+    )
+    release_new = delete(deliveries).where(*in_flight)
+    release_again = update(deliveries).where(*in_flight).values(status=bindparam("new_status"))
+    return finish, release_new, release_again
+
+
 class Audience:
     """The statements for one campaign's audience, prepared once."""
 
@@ -155,29 +181,7 @@ class Audience:
             f" AND uncertain_sends < {MAX_UNCERTAIN_SENDS} AND EXISTS"
             f" (SELECT 1 FROM subscribers s WHERE s.id = :subscriber_id AND {wanted})"
         ).bindparams(bindparam("now", type_=DateTime(timezone=True)))
-        self._finish = (
-            update(deliveries)
-            .where(
-                deliveries.c.campaign_id == bindparam("c_id"),
-                deliveries.c.subscriber_id == bindparam("s_id"),
-            )
-            .values(
-                status=bindparam("new_status"),
-                attempts=deliveries.c.attempts + bindparam("new_attempts"),
-                uncertain_sends=deliveries.c.uncertain_sends + bindparam("new_uncertain"),
-                error=bindparam("new_error"),
-                updated_at=bindparam("new_updated_at"),
-            )
-        )
-        in_flight = (
-            deliveries.c.campaign_id == bindparam("c_id"),
-            deliveries.c.subscriber_id == bindparam("s_id"),
-            deliveries.c.status == literal_column(f"'{DeliveryStatus.SENDING.value}'"),
-        )
-        self._release_new = delete(deliveries).where(*in_flight)
-        self._release_again = (
-            update(deliveries).where(*in_flight).values(status=bindparam("new_status"))
-        )
+        self._finish, self._release_new, self._release_again = _recording_statements()
 
     def params(self, **values: object) -> dict[str, object]:
         return {"campaign_id": self.campaign_id, **self._topic_params, **values}

@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, delete, exists, select, update
 
@@ -172,6 +173,72 @@ class ImportCounts:
     kept_unsubscribed: int = 0
 
 
+class _ImportBatch:
+    """The rows, topics and consent entries one import batch writes."""
+
+    def __init__(self, connection: Connection, source: str, now: datetime) -> None:
+        self.connection = connection
+        self.source = source
+        self.now = now
+        self.new_rows: list[dict[str, object]] = []
+        self.new_topics: list[dict[str, str]] = []
+        self.log: list[ConsentEntry] = []
+
+    def _note(self, subscriber_id: str, action: str, member: NewMember) -> None:
+        self.log.append(ConsentEntry(subscriber_id, self.now, action, self.source, member.note))
+
+    def add(self, key: str, member: NewMember) -> None:
+        subscriber_id = new_id()
+        self.new_rows.append(
+            {
+                "id": subscriber_id,
+                "email": member.email,
+                "email_key": key,
+                "first_name": member.first_name,
+                "last_name": member.last_name,
+                "status": SubscriberStatus.SUBSCRIBED.value,
+                "created_at": self.now,
+                "updated_at": self.now,
+            }
+        )
+        self.new_topics.extend(
+            {"subscriber_id": subscriber_id, "topic_id": t} for t in sorted(member.topics)
+        )
+        self._note(subscriber_id, "subscribed", member)
+        if member.topics:
+            self._note(subscriber_id, _topics_action(member.topics), member)
+
+    def update(self, row: Row[Any], member: NewMember, current: set[str]) -> bool:
+        """Bring a subscribed (or resubscribed) member up to date; True if anything changed."""
+        values: dict[str, object] = {}
+        if member.first_name and member.first_name != row.first_name:
+            values["first_name"] = member.first_name
+        if member.last_name and member.last_name != row.last_name:
+            values["last_name"] = member.last_name
+        if row.status != SubscriberStatus.SUBSCRIBED.value:
+            values["status"] = SubscriberStatus.SUBSCRIBED.value
+            self._note(row.id, "resubscribed", member)
+        topics_changed = bool(member.topics) and current != set(member.topics)
+        if topics_changed:
+            _write_topics(self.connection, row.id, current, member.topics)
+            self._note(row.id, _topics_action(member.topics), member)
+        if not (values or topics_changed):
+            return False
+        self.connection.execute(
+            update(subscribers)
+            .where(subscribers.c.id == row.id)
+            .values(updated_at=self.now, **values)
+        )
+        return True
+
+    def write(self) -> None:
+        if self.new_rows:
+            self.connection.execute(subscribers.insert(), self.new_rows)
+        if self.new_topics:
+            self.connection.execute(subscriber_topics.insert(), self.new_topics)
+        consent.record(self.connection, self.log)
+
+
 def import_batch(
     connection: Connection,
     members: Sequence[NewMember],
@@ -189,67 +256,16 @@ def import_batch(
         for row in connection.execute(select(subscribers).where(subscribers.c.email_key.in_(keys)))
     }
     chosen = _topics_of(connection, [row.id for row in existing.values()])
-    new_rows: list[dict[str, object]] = []
-    new_topics: list[dict[str, str]] = []
-    log: list[ConsentEntry] = []
+    batch = _ImportBatch(connection, source, now)
     for key, member in zip(keys, members, strict=True):
         row = existing.get(key)
         if row is None:
-            subscriber_id = new_id()
-            new_rows.append(
-                {
-                    "id": subscriber_id,
-                    "email": member.email,
-                    "email_key": key,
-                    "first_name": member.first_name,
-                    "last_name": member.last_name,
-                    "status": SubscriberStatus.SUBSCRIBED.value,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-            new_topics.extend(
-                {"subscriber_id": subscriber_id, "topic_id": t} for t in sorted(member.topics)
-            )
-            log.append(ConsentEntry(subscriber_id, now, "subscribed", source, member.note))
-            if member.topics:
-                log.append(
-                    ConsentEntry(
-                        subscriber_id, now, _topics_action(member.topics), source, member.note
-                    )
-                )
+            batch.add(key, member)
             counts.added += 1
-            continue
-        status = SubscriberStatus(row.status)
-        if status is not SubscriberStatus.SUBSCRIBED and not resubscribe:
+        elif row.status != SubscriberStatus.SUBSCRIBED.value and not resubscribe:
             counts.kept_unsubscribed += 1
-            continue
-        values: dict[str, object] = {}
-        if member.first_name and member.first_name != row.first_name:
-            values["first_name"] = member.first_name
-        if member.last_name and member.last_name != row.last_name:
-            values["last_name"] = member.last_name
-        if status is not SubscriberStatus.SUBSCRIBED:
-            values["status"] = SubscriberStatus.SUBSCRIBED.value
-            log.append(ConsentEntry(row.id, now, "resubscribed", source, member.note))
-        current = chosen[row.id]
-        topics_changed = bool(member.topics) and current != set(member.topics)
-        if topics_changed:
-            _write_topics(connection, row.id, current, member.topics)
-            log.append(
-                ConsentEntry(row.id, now, _topics_action(member.topics), source, member.note)
-            )
-        if values or topics_changed:
-            connection.execute(
-                update(subscribers)
-                .where(subscribers.c.id == row.id)
-                .values(updated_at=now, **values)
-            )
+        elif batch.update(row, member, chosen[row.id]):
             counts.updated += 1
         else:
             counts.unchanged += 1
-    if new_rows:
-        connection.execute(subscribers.insert(), new_rows)
-    if new_topics:
-        connection.execute(subscriber_topics.insert(), new_topics)
-    consent.record(connection, log)
+    batch.write()

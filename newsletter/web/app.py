@@ -73,31 +73,7 @@ def create_app(
             if owned:
                 active.close()
 
-    async def http_error(request: Request, exc: Exception) -> Response:
-        status = exc.status_code if isinstance(exc, HTTPException) else 500
-        if status == 404:
-            return pages.render("not_found", status_code=404, what="page")
-        headers = exc.headers if isinstance(exc, HTTPException) else None
-        return PlainTextResponse(f"{status}\n", status_code=status, headers=headers)
-
-    def try_later() -> Response:
-        response = pages.render("unavailable", status_code=503)
-        response.headers["Retry-After"] = str(RETRY_AFTER)
-        return response
-
-    async def provider_error(request: Request, exc: Exception) -> Response:
-        log.error("provider error on %s /%s: %s", request.method, page_name(request), exc)
-        return try_later()
-
-    async def database_error(request: Request, exc: Exception) -> Response:
-        if not is_locked(exc):
-            raise exc
-        log.warning(
-            "database locked on %s /%s: answered 503, nothing changed",
-            request.method,
-            page_name(request),
-        )
-        return try_later()
+    errors = _ErrorPages(pages)
 
     routes = [
         route("/unsubscribe/{token}", {"GET": centre.unsubscribe_page, "POST": centre.unsubscribe}),
@@ -113,15 +89,48 @@ def create_app(
         routes=routes,
         middleware=[Middleware(RequestBodyLimits, limits=body_limits)],
         exception_handlers={
-            HTTPException: http_error,
-            ProviderError: provider_error,
-            OperationalError: database_error,
+            HTTPException: errors.http_error,
+            ProviderError: errors.provider_error,
+            OperationalError: errors.database_error,
         },
         lifespan=lifespan,
     )
     app.content_security_policy = pages.content_security_policy
     app.state.centre = centre
     return app
+
+
+class _ErrorPages:
+    """What the centre answers when a request cannot be served."""
+
+    def __init__(self, pages: Pages) -> None:
+        self.pages = pages
+
+    async def http_error(self, request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        if status == 404:
+            return self.pages.render("not_found", status_code=404, what="page")
+        headers = exc.headers if isinstance(exc, HTTPException) else None
+        return PlainTextResponse(f"{status}\n", status_code=status, headers=headers)
+
+    def try_later(self) -> Response:
+        response = self.pages.render("unavailable", status_code=503)
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response
+
+    async def provider_error(self, request: Request, exc: Exception) -> Response:
+        log.error("provider error on %s /%s: %s", request.method, page_name(request), exc)
+        return self.try_later()
+
+    async def database_error(self, request: Request, exc: Exception) -> Response:
+        if not is_locked(exc):
+            raise exc
+        log.warning(
+            "database locked on %s /%s: answered 503, nothing changed",
+            request.method,
+            page_name(request),
+        )
+        return self.try_later()
 
 
 def route(path: str, handlers: Mapping[str, Endpoint]) -> Route:

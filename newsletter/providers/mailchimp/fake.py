@@ -145,51 +145,13 @@ class FakeMailchimp(httpx.BaseTransport):
             return problem(400, "Invalid Resource", "Batch subscribe accepts at most 500 members.")
         new, updated, errors = [], [], []
         for item in members:
-            member_hash = _hash(item["email_address"])
-            existing = self.members.get(member_hash)
+            existing = self.members.get(_hash(item["email_address"]))
             if existing is None:
-                status = item.get("status") or item.get("status_if_new")
-                if status is None:
-                    errors.append(
-                        {
-                            "email_address": item["email_address"],
-                            "error": "status is required",
-                            "error_code": "ERROR_GENERIC",
-                        }
-                    )
-                    continue
-                existing = self.members[member_hash] = {
-                    "id": member_hash,
-                    "email_address": item["email_address"],
-                    "status": status,
-                    "merge_fields": {},
-                    "interests": {},
-                }
-                new.append(existing)
-            elif not body.get("update_existing"):
-                errors.append(
-                    {
-                        "email_address": item["email_address"],
-                        "error": f"{item['email_address']} is already a list member",
-                        "error_code": "ERROR_CONTACT_EXISTS",
-                    }
-                )
-                continue
+                outcome, refusal = self._batch_add(item)
+                (new if outcome else errors).append(outcome or refusal)
             else:
-                if "status" in item:
-                    if existing["status"] == "cleaned":
-                        errors.append(
-                            {
-                                "email_address": item["email_address"],
-                                "error": "This address is cleaned and cannot be resubscribed",
-                                "error_code": "ERROR_GENERIC",
-                            }
-                        )
-                        continue
-                    existing["status"] = item["status"]
-                updated.append(existing)
-            existing["merge_fields"].update(item.get("merge_fields") or {})
-            existing["interests"].update(item.get("interests") or {})
+                refusal = self._batch_update(existing, item, body.get("update_existing"))
+                (errors if refusal else updated).append(refusal or existing)
         return httpx.Response(
             200,
             json={
@@ -201,6 +163,41 @@ class FakeMailchimp(httpx.BaseTransport):
                 "error_count": len(errors),
             },
         )
+
+    def _batch_add(self, item: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """(the new member, or None with the batch error)."""
+        address = item["email_address"]
+        status = item.get("status") or item.get("status_if_new")
+        if status is None:
+            return None, _batch_error(address, "status is required", "ERROR_GENERIC")
+        member = self.members[_hash(address)] = {
+            "id": _hash(address),
+            "email_address": address,
+            "status": status,
+            "merge_fields": dict(item.get("merge_fields") or {}),
+            "interests": dict(item.get("interests") or {}),
+        }
+        return member, {}
+
+    @staticmethod
+    def _batch_update(
+        existing: dict[str, Any], item: dict[str, Any], update_existing: object
+    ) -> dict[str, Any] | None:
+        """The batch error for ``item``, or None once ``existing`` is updated."""
+        address = item["email_address"]
+        if not update_existing:
+            return _batch_error(
+                address, f"{address} is already a list member", "ERROR_CONTACT_EXISTS"
+            )
+        if "status" in item:
+            if existing["status"] == "cleaned":
+                return _batch_error(
+                    address, "This address is cleaned and cannot be resubscribed", "ERROR_GENERIC"
+                )
+            existing["status"] = item["status"]
+        existing["merge_fields"].update(item.get("merge_fields") or {})
+        existing["interests"].update(item.get("interests") or {})
+        return None
 
     def _list_members(self, params: httpx.QueryParams) -> httpx.Response:
         wanted = [
@@ -349,3 +346,7 @@ def _authorised(request: httpx.Request, key: str) -> bool:
         return False
     _, _, password = base64.b64decode(header[6:]).decode().partition(":")
     return password == key
+
+
+def _batch_error(address: str, error: str, code: str) -> dict[str, Any]:
+    return {"email_address": address, "error": error, "error_code": code}
