@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from newsletter.config import Settings
@@ -14,7 +15,34 @@ from newsletter.render.compile import CompiledIssue
 
 _ENCODED_TAG = re.compile(r"\*%7C([A-Z0-9_:]+)%7C\*", re.IGNORECASE)
 
-SENT = frozenset({"sending", "sent"})
+
+class RemoteStatus(StrEnum):
+    """A campaign's status as Mailchimp reports it."""
+
+    SAVE = "save"
+    PAUSED = "paused"
+    SCHEDULE = "schedule"
+    SENDING = "sending"
+    SENT = "sent"
+    CANCELING = "canceling"
+    CANCELED = "canceled"
+    ARCHIVED = "archived"
+    MISSING = "missing"
+    """Not Mailchimp's: the campaign is not there any more."""
+    UNKNOWN = "unknown"
+    """Not Mailchimp's: a status this program does not know."""
+
+    @classmethod
+    def read(cls, text: str) -> RemoteStatus:
+        try:
+            return cls(text)
+        except ValueError:
+            return cls.UNKNOWN
+
+
+SENT = frozenset({RemoteStatus.SENDING, RemoteStatus.SENT})
+DRAFT = frozenset({RemoteStatus.SAVE, RemoteStatus.PAUSED})
+"""Statuses in which the campaign can still change."""
 
 
 def campaign_title(issue: Issue) -> str:

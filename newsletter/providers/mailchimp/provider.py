@@ -36,6 +36,7 @@ from newsletter.providers.base import (
     TopicSync,
 )
 from newsletter.providers.mailchimp import campaign as payloads
+from newsletter.providers.mailchimp.campaign import RemoteStatus
 from newsletter.providers.mailchimp.client import MailchimpClient, outcome_unknown
 from newsletter.providers.mailchimp.members import Members
 from newsletter.providers.mailchimp.settings import MailchimpSettings
@@ -58,7 +59,7 @@ class OutcomeUnknown(ProviderError):
 @dataclass(frozen=True)
 class RemoteCampaign:
     id: str
-    status: str
+    status: RemoteStatus
     recipient_count: int = 0
 
 
@@ -203,7 +204,7 @@ class MailchimpProvider(Provider):
                 f"'{issue.slug}' was already sent by Mailchimp (campaign {remote.id}); "
                 "a sent campaign cannot change"
             )
-        if remote.status == "schedule":
+        if remote.status is RemoteStatus.SCHEDULE:
             raise ProviderError(
                 f"'{issue.slug}' is scheduled in Mailchimp; run: newsletter unschedule FILE, "
                 "then try again"
@@ -288,7 +289,11 @@ class MailchimpProvider(Provider):
         self.records.save(issue.slug, remote_id=pushed.remote_id, state=CampaignState.SENDING)
         try:
             status = self._act(
-                pushed.remote_id, "send", None, accepted=payloads.SENT, answered="sending"
+                pushed.remote_id,
+                "send",
+                None,
+                accepted=payloads.SENT,
+                answered=RemoteStatus.SENDING,
             )
         except OutcomeUnknown:
             raise
@@ -301,7 +306,7 @@ class MailchimpProvider(Provider):
         if request.progress:
             request.progress(count, count)
         return SendReport(
-            status=SendStatus.SENT if status == "sent" else SendStatus.QUEUED,
+            status=SendStatus.SENT if status is RemoteStatus.SENT else SendStatus.QUEUED,
             campaign=issue.slug,
             provider=self.name,
             sent=count,
@@ -315,9 +320,9 @@ class MailchimpProvider(Provider):
         action: str,
         body: dict[str, Any] | None,
         *,
-        accepted: frozenset[str],
-        answered: str = "",
-    ) -> str:
+        accepted: frozenset[RemoteStatus],
+        answered: RemoteStatus = RemoteStatus.UNKNOWN,
+    ) -> RemoteStatus:
         """Send an action once; when the outcome is unknown, the campaign's status decides.
 
         Returns ``answered`` when Mailchimp accepted the action, else the status read.
@@ -336,7 +341,7 @@ class MailchimpProvider(Provider):
                     f"{exc}; reading the campaign's status failed too ({read_error}): check "
                     f"campaign {remote_id} in Mailchimp before trying again"
                 ) from None
-            status = remote.status if remote else "missing"
+            status = remote.status if remote else RemoteStatus.MISSING
             if status in accepted:
                 return status
             raise ProviderError(
@@ -350,8 +355,8 @@ class MailchimpProvider(Provider):
         if at <= self.clock():
             raise ProviderError(f"{at:%Y-%m-%d %H:%M} UTC is in the past")
         remote = self.locate(issue)
-        if remote is not None and remote.status == "schedule":
-            self._act(remote.id, "unschedule", None, accepted=frozenset({"save", "paused"}))
+        if remote is not None and remote.status is RemoteStatus.SCHEDULE:
+            self._act(remote.id, "unschedule", None, accepted=payloads.DRAFT)
         pushed = self._push(issue, compiled)
         problems = self.checklist_problems(pushed.remote_id)
         if problems:
@@ -362,7 +367,7 @@ class MailchimpProvider(Provider):
             pushed.remote_id,
             "schedule",
             {"schedule_time": at.isoformat()},
-            accepted=frozenset({"schedule"}),
+            accepted=frozenset({RemoteStatus.SCHEDULE}),
         )
         record = self.records.get(issue.slug)
         self.records.save(
@@ -389,10 +394,10 @@ class MailchimpProvider(Provider):
                 raise ProviderError(f"'{issue.slug}' has not been pushed to Mailchimp")
             if remote.status in payloads.SENT:
                 raise ProviderError(f"'{issue.slug}' was already sent by Mailchimp")
-            if remote.status != "schedule":
+            if remote.status is not RemoteStatus.SCHEDULE:
                 return
             remote_id = remote.id
-        self._act(remote_id, "unschedule", None, accepted=frozenset({"save", "paused"}))
+        self._act(remote_id, "unschedule", None, accepted=payloads.DRAFT)
         self.records.save(issue.slug, remote_id=remote_id, state=CampaignState.DRAFT)
 
     def report(self, issue: Issue) -> CampaignReport:
@@ -493,7 +498,7 @@ def _remote(item: dict[str, Any]) -> RemoteCampaign:
     recipients = item.get("recipients") or {}
     return RemoteCampaign(
         id=str(item["id"]),
-        status=str(item.get("status") or ""),
+        status=RemoteStatus.read(str(item.get("status") or "")),
         recipient_count=int(recipients.get("recipient_count") or 0),
     )
 
