@@ -9,13 +9,13 @@ not validate shows its one-line errors on the page; the server keeps running.
 from __future__ import annotations
 
 import hashlib
-import html
-import json
 import socket
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
+import jinja2
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -156,108 +156,35 @@ def create_app(source: PreviewSource) -> Starlette:
     )
 
 
-def _errors_html(errors: tuple[str, ...]) -> str:
-    items = "".join(f"<li>{html.escape(line)}</li>" for line in errors)
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Errors</title></head>'
-        '<body style="font-family:sans-serif"><p>The issue does not render:</p>'
-        f'<ul class="errors">{items}</ul></body></html>'
+@lru_cache(maxsize=1)
+def _pages() -> jinja2.Environment:
+    """The preview's own pages, shipped in the package (not the project's templates)."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("newsletter", "pages"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
     )
+
+
+def _errors_html(errors: tuple[str, ...]) -> str:
+    return _pages().get_template("preview_errors.html.j2").render(errors=errors)
 
 
 def _page(campaign: Path, rendering: Rendering) -> str:
-    errors = "".join(f"<li>{html.escape(line)}</li>" for line in rendering.errors)
-    title = rendering.subject or campaign.name
     size = f"{rendering.html_bytes / 1024:.1f} KB of HTML" if rendering.html_bytes else ""
-    return _PAGE.format(
-        title=html.escape(title),
-        file=html.escape(str(campaign)),
-        size=size,
-        errors=errors,
-        errors_hidden="" if rendering.errors else "hidden",
-        version=json.dumps(rendering.version),
-        poll=POLL_MILLISECONDS,
-        phone=PHONE_WIDTH,
+    return (
+        _pages()
+        .get_template("preview.html.j2")
+        .render(
+            title=rendering.subject or campaign.name,
+            file=str(campaign),
+            size=size,
+            errors=rendering.errors,
+            version=rendering.version,
+            poll=POLL_MILLISECONDS,
+            phone=PHONE_WIDTH,
+        )
     )
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Preview: {title}</title>
-<style>
-  body {{ margin: 0; font: 15px/1.4 system-ui, sans-serif; background: #e9ecf0; color: #1f2933; }}
-  header {{ padding: 10px 16px; background: #1f2933; color: #fff; display: flex; gap: 16px;
-           align-items: baseline; flex-wrap: wrap; }}
-  header h1 {{ font-size: 16px; margin: 0; }}
-  header span {{ color: #c5ccd3; }}
-  #errors {{ margin: 16px; padding: 12px 16px; background: #fff0f0; border: 2px solid #b42318;
-            font-family: ui-monospace, monospace; font-size: 13px; }}
-  #errors ul {{ margin: 0; padding-left: 18px; }}
-  main {{ display: flex; gap: 16px; padding: 16px; align-items: flex-start; flex-wrap: wrap; }}
-  figure {{ margin: 0; }}
-  figcaption {{ font-weight: bold; margin-bottom: 6px; }}
-  iframe {{ border: 1px solid #b8c0c8; background: #fff; height: 85vh; }}
-  #desktop {{ width: 800px; }}
-  #phone {{ width: {phone}px; }}
-  #text {{ width: 78ch; height: 85vh; overflow: auto; margin: 0; padding: 8px;
-          background: #fff; border: 1px solid #b8c0c8; font-size: 13px; }}
-</style>
-</head>
-<body>
-<header><h1>{title}</h1><span>{file}</span><span id="size">{size}</span></header>
-<section id="errors" {errors_hidden}><strong>This file has problems:</strong>
-<ul>{errors}</ul></section>
-<main>
-  <figure><figcaption>Desktop</figcaption>
-    <iframe id="desktop" src="/email.html" title="The email at desktop width"></iframe></figure>
-  <figure><figcaption>Phone ({phone} px)</figcaption>
-    <iframe id="phone" src="/email.html" title="The email at phone width"></iframe></figure>
-  <figure><figcaption>Plain text</figcaption><pre id="text"></pre></figure>
-</main>
-<script>
-  let version = {version};
-  async function loadText() {{
-    const answer = await fetch("/email.txt", {{cache: "no-store"}});
-    document.getElementById("text").textContent = await answer.text();
-  }}
-  function showErrors(errors) {{
-    const box = document.getElementById("errors");
-    const list = box.querySelector("ul");
-    list.replaceChildren(...errors.map((line) => {{
-      const item = document.createElement("li");
-      item.textContent = line;
-      return item;
-    }}));
-    box.hidden = errors.length === 0;
-  }}
-  async function poll() {{
-    try {{
-      const answer = await fetch("/version", {{cache: "no-store"}});
-      const state = await answer.json();
-      if (state.version !== version) {{
-        version = state.version;
-        showErrors(state.errors);
-        document.getElementById("size").textContent = state.html_bytes
-          ? (state.html_bytes / 1024).toFixed(1) + " KB of HTML" : "";
-        for (const id of ["desktop", "phone"]) {{
-          document.getElementById(id).src = "/email.html?v=" + version;
-        }}
-        loadText();
-      }}
-    }} catch (error) {{
-      /* the server is restarting or gone; try again on the next tick */
-    }}
-    setTimeout(poll, {poll});
-  }}
-  loadText();
-  setTimeout(poll, {poll});
-</script>
-</body>
-</html>
-"""
 
 
 def bind(port: int | None) -> socket.socket:

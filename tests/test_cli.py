@@ -268,8 +268,10 @@ def test_preview_serves_and_follows_the_files(preview_process, project_dir, exam
         )
         failing = client.get("/email.html")
         assert failing.status_code == 422
-        assert "did you mean &#x27;subject&#x27;?" in failing.text
-        assert "This file has problems" in client.get("/").text
+        assert "did you mean &#39;subject&#39;?" in failing.text  # escaped, not markup
+        page = client.get("/").text
+        assert "This file has problems" in page
+        assert "subjet: unknown field &#39;subjet&#39;" in page
 
         example_file.write_text(original)
         fixed = wait_for(lambda: _changed(client, broken["version"]))
