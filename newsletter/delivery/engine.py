@@ -15,6 +15,11 @@ What a failure does depends on whose it is (see ``transport``):
   stops, leaving everyone not yet sent to pending for the next run;
 - the relay's, after the final ``.``: the message may have arrived, so it is recorded
   *uncertain* and never sent again in this run.
+
+The retries are written here rather than with a retry library (tenacity, stamina): one
+recipient's retries count three kinds of failure differently, every pause ends the
+moment a stop is requested, and the decision to give up on the relay is shared by all
+connections of the run (``RelayHealth``), not taken per call.
 """
 
 from __future__ import annotations
