@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from newsletter.config import Settings, load_settings
+from newsletter.providers.registry import provider_help
 
 ProjectOption = Annotated[
     Path | None,
@@ -27,7 +28,7 @@ ProviderOption = Annotated[
     str | None,
     typer.Option(
         "--provider",
-        help="local, mailchimp or memory (default: provider: in newsletter.yaml).",
+        help=f"{provider_help()}. Default: provider: in newsletter.yaml.",
         show_default=False,
     ),
 ]

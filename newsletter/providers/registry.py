@@ -1,0 +1,82 @@
+"""Every provider the tool knows, by name: its class and a one-line summary.
+
+Adding a provider is its own package plus one entry in ``PROVIDERS``; the settings,
+``--provider`` and its help read their names from here. Classes are named as
+``"module:Class"`` strings and imported on first use, so importing this module imports
+no provider.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from newsletter.errors import ConfigError
+
+if TYPE_CHECKING:
+    from newsletter.config import Settings
+    from newsletter.providers.base import Provider
+
+
+@dataclass(frozen=True)
+class ProviderEntry:
+    """Where one provider lives and what the help texts say about it."""
+
+    provider: str
+    """``"module:Class"`` of its ``Provider`` subclass."""
+    summary: str
+    """One line for help texts."""
+
+
+PROVIDERS: dict[str, ProviderEntry] = {
+    "local": ProviderEntry(
+        "newsletter.providers.local:LocalProvider",
+        "own audience database; SMTP or a Maildir outbox",
+    ),
+    "mailchimp": ProviderEntry(
+        "newsletter.providers.mailchimp:MailchimpProvider",
+        "Mailchimp's Marketing API",
+    ),
+    "memory": ProviderEntry(
+        "newsletter.providers.memory:MemoryProvider",
+        "in this process only, for tests and --dry-run",
+    ),
+}
+
+
+def provider_names() -> list[str]:
+    return sorted(PROVIDERS)
+
+
+def unknown_provider(name: str) -> str:
+    """The one-line reason a provider name is refused, with the names there are."""
+    names = provider_names()
+    message = f"unknown provider '{name}'; it is one of: {', '.join(names)}"
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    return message + (f"; did you mean '{close[0]}'?" if close else "")
+
+
+def entry(name: str) -> ProviderEntry:
+    found = PROVIDERS.get(name)
+    if found is None:
+        raise ConfigError(unknown_provider(name))
+    return found
+
+
+def get_provider(settings: Settings, name: str | None = None) -> Provider:
+    """The provider named, or the one chosen by ``provider:`` or ``NEWSLETTER_PROVIDER``."""
+    provider_class: type[Provider] = _load(entry(name or settings.provider).provider)
+    return provider_class(settings)
+
+
+def provider_help() -> str:
+    """``local (...), mailchimp (...) or memory (...)``: each name with its summary."""
+    *rest, last = [f"{name} ({PROVIDERS[name].summary})" for name in provider_names()]
+    return f"{', '.join(rest)} or {last}" if rest else last
+
+
+def _load(target: str) -> Any:
+    module_name, _, attribute = target.partition(":")
+    return getattr(import_module(module_name), attribute)
