@@ -1,5 +1,5 @@
-"""Providers are registered once: a new entry reaches the settings and the commands with
-no other edit."""
+"""Providers are registered once: a new entry reaches the settings, the commands and the
+merge tags with no other edit."""
 
 from __future__ import annotations
 
@@ -7,15 +7,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pigeon_provider import PigeonProvider
+from pigeon_provider import PIGEON_TAGS, PigeonProvider
 from typer.testing import CliRunner
 
 from newsletter.cli import app
 from newsletter.config import load_settings
 from newsletter.errors import CampaignError, ConfigError
+from newsletter.preview import PreviewSource
 from newsletter.providers import get_provider, provider_names
 from newsletter.providers.base import Provider
-from newsletter.providers.registry import PROVIDERS, ProviderEntry
+from newsletter.providers.registry import (
+    PROVIDERS,
+    ProviderEntry,
+    merge_tag_names,
+    merge_tags_of,
+)
+from newsletter.render.merge import LOCAL_TAGS
 
 runner = CliRunner()
 
@@ -23,7 +30,11 @@ runner = CliRunner()
 @pytest.fixture
 def pigeon(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A throw-away provider entry, removed again after the test."""
-    entry = ProviderEntry("pigeon_provider:PigeonProvider", "carrier pigeons")
+    entry = ProviderEntry(
+        "pigeon_provider:PigeonProvider",
+        "carrier pigeons",
+        merge_tags="pigeon_provider:PIGEON_TAGS",
+    )
     monkeypatch.setitem(PROVIDERS, "pigeon", entry)
     PigeonProvider.opened.clear()
     yield "pigeon"
@@ -44,10 +55,19 @@ def _choose_provider(project_dir: Path, name: str) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("name", sorted(PROVIDERS))
-def test_each_entry_names_its_class(settings, name):
+def test_each_entry_names_its_class_and_that_class_its_tags(settings, name):
     with get_provider(settings, name) as provider:
         assert isinstance(provider, Provider)
         assert provider.name == name
+        assert provider.merge_tags == merge_tags_of(name)
+
+
+def test_merge_tag_choices_are_the_providers_with_tags_of_their_own():
+    assert merge_tag_names() == ["local", "mailchimp"]
+    assert merge_tags_of(None) is LOCAL_TAGS
+    assert merge_tags_of("memory") is LOCAL_TAGS
+    for name in merge_tag_names():
+        assert merge_tags_of(name).name == name  # the golden files are named after it
 
 
 # --- a new entry is all a provider needs -------------------------------------------
@@ -73,6 +93,23 @@ def test_a_registered_provider_is_taken_by_provider_option(project_dir, pigeon):
     assert result.stdout == "Added ana@example.org\n"
     [provider] = PigeonProvider.opened
     assert provider.find_by_email("ana@example.org") is not None
+
+
+def test_a_registered_providers_merge_tags_are_kept_by_render(project_dir, example_file, pigeon):
+    result = runner.invoke(
+        app, ["render", str(example_file), "--out", "out", "--merge-tags", pigeon]
+    )
+    assert result.exit_code == 0, result.output
+    html = (project_dir / "out" / "winter-2026.html").read_text(encoding="utf-8")
+    assert f'href="{PIGEON_TAGS.slots["unsubscribe_url"]}"' in html
+    assert "%%if first_name%%Dear %%pigeon.first_name%%,%%else%%Dear colleague,%%end%%" in html
+    assert "[[nl:" not in html
+
+
+def test_a_registered_providers_merge_tags_are_kept_by_preview(project_dir, example_file, pigeon):
+    rendering = PreviewSource(example_file, project_dir / "newsletter.yaml", pigeon).current()
+    assert rendering.errors == ()
+    assert PIGEON_TAGS.slots["unsubscribe_url"] in rendering.html
 
 
 # --- names that are not registered -----------------------------------------------------
@@ -109,3 +146,10 @@ def test_an_unknown_provider_option_is_refused_in_one_line(project_dir):
 def test_get_provider_refuses_an_unknown_name(settings):
     with pytest.raises(ConfigError, match="unknown provider 'brevo'"):
         get_provider(settings, "brevo")
+
+
+@pytest.mark.parametrize("name", ["memory", "pigeon"])
+def test_merge_tags_option_takes_only_providers_with_tags_of_their_own(example_file, name):
+    result = runner.invoke(app, ["render", str(example_file), "--merge-tags", name])
+    assert result.exit_code == 2
+    assert f"'{name}' is not one of 'local', 'mailchimp'." in result.stderr

@@ -1,9 +1,9 @@
-"""Every provider the tool knows, by name: its class and a one-line summary.
+"""Every provider the tool knows, by name: its class, a one-line summary, its merge tags.
 
 Adding a provider is its own package plus one entry in ``PROVIDERS``; the settings,
-``--provider`` and its help read their names from here. Classes are named as
-``"module:Class"`` strings and imported on first use, so importing this module imports
-no provider.
+``--provider`` and ``--merge-tags`` all read their names from here. Classes and tag sets
+are named as ``"module:attribute"`` strings and imported on first use, so importing
+this module imports no provider.
 """
 
 from __future__ import annotations
@@ -18,6 +18,10 @@ from newsletter.errors import ConfigError
 if TYPE_CHECKING:
     from newsletter.config import Settings
     from newsletter.providers.base import Provider
+    from newsletter.render.merge import MergeTags
+
+DEFAULT_MERGE_TAGS = "newsletter.render.merge:LOCAL_TAGS"
+"""The ``[[nl:...]]`` slots: filled by the tool itself, per recipient."""
 
 
 @dataclass(frozen=True)
@@ -28,16 +32,21 @@ class ProviderEntry:
     """``"module:Class"`` of its ``Provider`` subclass."""
     summary: str
     """One line for help texts."""
+    merge_tags: str | None = None
+    """``"module:NAME"`` of the ``MergeTags`` it owns, offered by ``--merge-tags``;
+    None: it fills the default ``[[nl:...]]`` slots, which are local's."""
 
 
 PROVIDERS: dict[str, ProviderEntry] = {
     "local": ProviderEntry(
         "newsletter.providers.local:LocalProvider",
         "own audience database; SMTP or a Maildir outbox",
+        merge_tags=DEFAULT_MERGE_TAGS,
     ),
     "mailchimp": ProviderEntry(
         "newsletter.providers.mailchimp:MailchimpProvider",
         "Mailchimp's Marketing API",
+        merge_tags="newsletter.providers.mailchimp.tags:MAILCHIMP_TAGS",
     ),
     "memory": ProviderEntry(
         "newsletter.providers.memory:MemoryProvider",
@@ -75,6 +84,18 @@ def provider_help() -> str:
     """``local (...), mailchimp (...) or memory (...)``: each name with its summary."""
     *rest, last = [f"{name} ({PROVIDERS[name].summary})" for name in provider_names()]
     return f"{', '.join(rest)} or {last}" if rest else last
+
+
+def merge_tag_names() -> list[str]:
+    """Providers with merge tags of their own, in registry order: ``--merge-tags`` choices."""
+    return [name for name, found in PROVIDERS.items() if found.merge_tags is not None]
+
+
+def merge_tags_of(name: str | None) -> MergeTags:
+    """The merge tags of the named provider; without a name, the default local slots."""
+    own = None if name is None else entry(name).merge_tags
+    tags: MergeTags = _load(own or DEFAULT_MERGE_TAGS)
+    return tags
 
 
 def _load(target: str) -> Any:

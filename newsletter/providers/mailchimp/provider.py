@@ -37,8 +37,8 @@ from newsletter.providers.mailchimp.client import MailchimpClient, outcome_unkno
 from newsletter.providers.mailchimp.members import Members
 from newsletter.providers.mailchimp.records import CampaignRecords
 from newsletter.providers.mailchimp.settings import MailchimpSettings
+from newsletter.providers.mailchimp.tags import MAILCHIMP_TAGS
 from newsletter.providers.mailchimp.topics import PAGE_SIZE, InterestGroups, TopicSync
-from newsletter.render.merge import MAILCHIMP_TAGS
 from newsletter.store.database import engine_from_settings
 
 APPLE_MAIL_NOTE = (
