@@ -1,12 +1,16 @@
 """Providers are registered once: a new entry reaches the settings, the commands and the
-merge tags with no other edit."""
+merge tags with no other edit, and `newsletter --help` stays quick: no provider is loaded."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 from pigeon_provider import PIGEON_TAGS, PigeonProvider
 from typer.testing import CliRunner
 
@@ -68,6 +72,30 @@ def test_merge_tag_choices_are_the_providers_with_tags_of_their_own():
     assert merge_tags_of("memory") is LOCAL_TAGS
     for name in merge_tag_names():
         assert merge_tags_of(name).name == name  # the golden files are named after it
+
+
+def test_help_and_mailchimp_tags_load_no_provider_and_no_httpx():
+    code = textwrap.dedent(
+        """
+        import sys
+        import newsletter.providers.mailchimp.tags
+        from newsletter.cli import app
+        try:
+            app(["--help"])
+        except SystemExit:
+            pass
+        heavy = {"httpx", "newsletter.providers.mailchimp.provider", "newsletter.providers.local"}
+        print("LOADED", sorted(heavy & set(sys.modules)))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        check=True,
+    )
+    assert result.stdout.splitlines()[-1] == "LOADED []"
 
 
 # --- a new entry is all a provider needs -------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,12 +16,16 @@ from newsletter.cli.options import ProjectOption, ProviderOption, settings_for
 from newsletter.config import Settings
 from newsletter.errors import ConfigError, UnsupportedFeature
 from newsletter.providers import get_provider
-from newsletter.providers.mailchimp import MailchimpProvider
+
+if TYPE_CHECKING:
+    from newsletter.providers.mailchimp import MailchimpProvider
 
 FileArgument = Annotated[Path, typer.Argument(help="The campaign file.")]
 
 
 def _mailchimp(settings: Settings, name: str | None, doing: str) -> MailchimpProvider:
+    from newsletter.providers.mailchimp import MailchimpProvider  # httpx: only when used
+
     provider = get_provider(settings, name or "mailchimp")
     if not isinstance(provider, MailchimpProvider):
         raise UnsupportedFeature(f"{doing} needs the mailchimp provider (--provider mailchimp)")
