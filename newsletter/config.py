@@ -26,6 +26,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from newsletter.errors import CampaignError, ConfigError
+from newsletter.providers.registry import PROVIDERS, unknown_provider
 from newsletter.types import Colour, HttpsUrl, Identifier
 from newsletter.yamlfile import (
     DEFAULT_MAX_FILE_BYTES,
@@ -125,7 +126,7 @@ class Settings(BaseSettings):
     language: str = Field(default="en", pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
     direction: Literal["ltr", "rtl"] = "ltr"
     public_url: HttpsUrl
-    provider: Literal["local", "mailchimp", "memory"] = "local"
+    provider: str = Field(default="local", description="a name in the provider registry")
     greeting: Greeting | None = None
     mailchimp: MailchimpOptions = MailchimpOptions()
     campaigns_dir: Path = Path("campaigns")
@@ -174,6 +175,13 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone '{value}'") from None
+        return value
+
+    @field_validator("provider")
+    @classmethod
+    def _registered_provider(cls, value: str) -> str:
+        if value not in PROVIDERS:
+            raise ValueError(unknown_provider(value))
         return value
 
     @field_validator("topics")

@@ -25,8 +25,8 @@ from starlette.routing import Route
 from newsletter.campaigns import load_issue
 from newsletter.config import Settings, find_project_file, load_settings
 from newsletter.errors import CampaignError, ConfigError, NewsletterError
+from newsletter.providers.registry import merge_tags_of
 from newsletter.render.compile import compile_issue, sample_recipient
-from newsletter.render.merge import MERGE_TAGS
 from newsletter.render.templating import forget_templates
 
 PHONE_WIDTH = 375
@@ -102,7 +102,7 @@ def _render_issue(
     campaign: Path, settings: Settings, merge_tags: str | None, version: str
 ) -> Rendering:
     issue = load_issue(campaign, settings)
-    compiled = compile_issue(issue, settings, MERGE_TAGS[merge_tags or "local"])
+    compiled = compile_issue(issue, settings, merge_tags_of(merge_tags))
     body, text = compiled.html, compiled.text
     if merge_tags is None:
         body, text = compiled.personalise(sample_recipient(settings, issue.slug), settings.greeting)

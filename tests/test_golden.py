@@ -16,8 +16,8 @@ import pytest
 from htmlparse import parse
 
 from newsletter.campaigns import load_issue
+from newsletter.providers.registry import merge_tag_names, merge_tags_of
 from newsletter.render.compile import compile_issue
-from newsletter.render.merge import MERGE_TAGS
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -32,9 +32,9 @@ def _compare(name: str, actual: str, expected: str) -> None:
     pytest.fail(f"{name} differs from the golden file (run `make golden` if intended):\n{shown}")
 
 
-@pytest.mark.parametrize("tags", sorted(MERGE_TAGS))
+@pytest.mark.parametrize("tags", merge_tag_names())
 def test_example_matches_golden_files(settings, example_file, update_golden, tags):
-    compiled = compile_issue(load_issue(example_file, settings), settings, MERGE_TAGS[tags])
+    compiled = compile_issue(load_issue(example_file, settings), settings, merge_tags_of(tags))
     html_path = GOLDEN / f"{compiled.slug}.{tags}.html"
     text_path = GOLDEN / f"{compiled.slug}.{tags}.txt"
     if update_golden:

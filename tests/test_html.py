@@ -11,17 +11,19 @@ from htmlparse import Document, parse
 from newsletter.campaigns import load_issue
 from newsletter.config import Settings
 from newsletter.models import Issue
+from newsletter.providers.mailchimp.tags import MAILCHIMP_TAGS
+from newsletter.providers.registry import merge_tag_names, merge_tags_of
 from newsletter.render.compile import CompiledIssue, compile_issue, sample_recipient
 from newsletter.render.markdown import TEXT_WIDTH
-from newsletter.render.merge import LOCAL_TAGS, MAILCHIMP_TAGS, MERGE_TAGS
+from newsletter.render.merge import LOCAL_TAGS
 
 SLOT = re.compile(r"^(\[\[nl:[a-z_]+\]\]|\*\|[A-Z_:]+\|\*)$")
 
 
-@pytest.fixture(params=sorted(MERGE_TAGS))
+@pytest.fixture(params=merge_tag_names())
 def compiled(request, settings, example_file) -> tuple[Issue, CompiledIssue]:
     issue = load_issue(example_file, settings)
-    return issue, compile_issue(issue, settings, MERGE_TAGS[request.param])
+    return issue, compile_issue(issue, settings, merge_tags_of(request.param))
 
 
 def test_every_section_heading_is_present(compiled):
@@ -94,7 +96,7 @@ def test_preheader_is_hidden_and_comes_first(compiled):
 
 def test_footer_has_the_required_links_and_addresses(compiled, settings):
     _, email = compiled
-    tags = MERGE_TAGS[email.merge_tags]
+    tags = merge_tags_of(email.merge_tags)
     document = parse(email.html)
     by_href: dict[str, list[str]] = {}
     for a in document.all("a"):
@@ -207,7 +209,7 @@ def test_every_link_in_the_html_is_in_the_text_part(compiled):
 
 
 def test_text_lines_fit_78_columns_except_unbreakable_urls(settings, example_file):
-    for tags in MERGE_TAGS.values():
+    for tags in map(merge_tags_of, merge_tag_names()):
         email = compile_issue(load_issue(example_file, settings), settings, tags)
         recipient = sample_recipient(settings, email.slug)
         long_recipient = type(recipient)(

@@ -1,6 +1,6 @@
 from newsletter.campaigns import load_issue
+from newsletter.providers.mailchimp.tags import MAILCHIMP_TAGS
 from newsletter.render.compile import compile_issue
-from newsletter.render.merge import MAILCHIMP_TAGS
 
 
 def test_example_compiles_with_each_providers_tags(settings, example_file):

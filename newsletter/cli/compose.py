@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import webbrowser
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,26 +13,12 @@ from newsletter import checks
 from newsletter.campaigns import campaign_path, load_issue
 from newsletter.checks import Severity
 from newsletter.cli.app import app
-from newsletter.cli.options import ProjectOption, settings_for
+from newsletter.cli.options import MergeTagsOption, ProjectOption, settings_for
 from newsletter.errors import CampaignError, ConfigError, RenderError
 from newsletter.preview import PreviewServer, PreviewSource, bind
+from newsletter.providers.registry import merge_tags_of
 from newsletter.render.compile import compile_issue, sample_recipient
-from newsletter.render.merge import MERGE_TAGS
 from newsletter.scaffold import scaffold_issue
-
-
-class MergeTagStyle(StrEnum):
-    local = "local"
-    mailchimp = "mailchimp"
-
-
-MergeTagsOption = Annotated[
-    MergeTagStyle | None,
-    typer.Option(
-        "--merge-tags",
-        help="Keep the provider's merge tags instead of filling a sample recipient.",
-    ),
-]
 
 
 @app.command()
@@ -101,8 +86,7 @@ def render(
     """
     settings = settings_for(project)
     issue = load_issue(file, settings)
-    tags = MERGE_TAGS[merge_tags.value if merge_tags else "local"]
-    compiled = compile_issue(issue, settings, tags)
+    compiled = compile_issue(issue, settings, merge_tags_of(merge_tags))
     html, text = compiled.html, compiled.text
     if merge_tags is None:
         html, text = compiled.personalise(sample_recipient(settings, issue.slug), settings.greeting)
@@ -161,7 +145,7 @@ def preview(
         raise CampaignError([f"{file}: no such file"])
     with contextlib.suppress(CampaignError):
         settings_for(project)  # a missing project file stops here; a bad one shows on the page
-    source = PreviewSource(file, project, merge_tags.value if merge_tags else None)
+    source = PreviewSource(file, project, merge_tags)
     source.current()
     server = PreviewServer(source, bind(port))
     typer.echo(f"Previewing {file} at {server.url}  (Ctrl-C to stop)")

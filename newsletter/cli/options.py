@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from newsletter.config import Settings, load_settings
+from newsletter.providers.registry import merge_tag_names, provider_help
 
 ProjectOption = Annotated[
     Path | None,
@@ -27,7 +28,26 @@ ProviderOption = Annotated[
     str | None,
     typer.Option(
         "--provider",
-        help="local, mailchimp or memory (default: provider: in newsletter.yaml).",
+        help=f"{provider_help()}. Default: provider: in newsletter.yaml.",
         show_default=False,
+    ),
+]
+
+
+def _merge_tags_name(value: str) -> str:
+    """Checked against the registry when the command runs, so every provider counts."""
+    names = merge_tag_names()
+    if value not in names:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(map(repr, names))}.")
+    return value
+
+
+MergeTagsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--merge-tags",
+        parser=_merge_tags_name,
+        metavar=f"<{'|'.join(merge_tag_names())}>",
+        help="Keep the provider's merge tags instead of filling a sample recipient.",
     ),
 ]

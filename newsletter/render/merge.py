@@ -2,6 +2,7 @@
 
 An issue is compiled once with slots in place of the recipient's address, name and
 links; the provider fills them (Mailchimp on its side, the local provider per message).
+The local ``[[nl:...]]`` slots live here; other providers' tags live in their packages.
 """
 
 from __future__ import annotations
@@ -27,24 +28,41 @@ SLOT_NAMES: tuple[SlotName, ...] = get_args(SlotName)
 
 
 @dataclass(frozen=True)
+class IfFirstName:
+    """A provider's own "if the first name is known", around the two greetings.
+
+    The line is ``start``, the named greeting, ``otherwise``, the anonymous one, ``end``.
+    """
+
+    start: str
+    otherwise: str
+    end: str
+
+
+@dataclass(frozen=True)
 class MergeTags:
-    """How one provider writes each slot. ``address_line`` None: we print the address."""
+    """How one provider writes each slot. ``address_line`` None: we print the address.
+
+    ``if_first_name`` None: the greeting is a slot filled per recipient; otherwise the
+    provider chooses between the named and the anonymous greeting itself.
+    """
 
     name: str
     slots: Mapping[str, str]
     address_line: str | None = None
-    greeting_style: Literal["slot", "mailchimp"] = "slot"
+    if_first_name: IfFirstName | None = None
     preview_block: str | None = None
 
     def greeting(self, named: str, anonymous: str, *, html: bool = True) -> str:
-        """The greeting line: a slot, or Mailchimp's conditional on FNAME."""
-        if self.greeting_style == "slot":
+        """The greeting line: a slot, or the provider's conditional on the first name."""
+        if self.if_first_name is None:
             return Markup(self.slots["greeting"]) if html else self.slots["greeting"]
         quote = escape if html else str
         before, _, after = named.partition("{first_name}")
+        when = self.if_first_name
         line = (
-            f"*|IF:FNAME|*{quote(before)}*|FNAME|*{quote(after)}"
-            f"*|ELSE:|*{quote(anonymous)}*|END:IF|*"
+            f"{when.start}{quote(before)}{self.slots['first_name']}{quote(after)}"
+            f"{when.otherwise}{quote(anonymous)}{when.end}"
         )
         return Markup(line) if html else line
 
@@ -53,24 +71,11 @@ LOCAL_TAGS = MergeTags(
     name="local",
     slots={name: f"[[nl:{name}]]" for name in SLOT_NAMES},
 )
+"""The default: the tool fills these slots itself, per recipient, HTML-escaped.
 
-MAILCHIMP_TAGS = MergeTags(
-    name="mailchimp",
-    slots={
-        "email": "*|EMAIL|*",
-        "first_name": "*|FNAME|*",
-        "greeting": "",
-        "unsubscribe_url": "*|UNSUB|*",
-        "preferences_url": "*|UPDATE_PROFILE|*",
-        "archive_url": "*|ARCHIVE|*",
-        "about_url": "*|ABOUT_LIST|*",
-    },
-    address_line="*|LIST:ADDRESSLINE|*",
-    greeting_style="mailchimp",
-    preview_block="*|MC_PREVIEW_TEXT|*",
-)
-
-MERGE_TAGS = {tags.name: tags for tags in (LOCAL_TAGS, MAILCHIMP_TAGS)}
+Providers that fill recipients' details on their side keep their own tags in their
+package and name them in ``newsletter.providers.registry``.
+"""
 
 _LOCAL_SLOT = re.compile(r"\[\[nl:([a-z_]+)\]\]")
 

@@ -40,9 +40,9 @@ from newsletter.providers.mailchimp.campaign import RemoteStatus
 from newsletter.providers.mailchimp.client import MailchimpClient, outcome_unknown
 from newsletter.providers.mailchimp.members import Members
 from newsletter.providers.mailchimp.settings import MailchimpSettings
+from newsletter.providers.mailchimp.tags import MAILCHIMP_TAGS
 from newsletter.providers.mailchimp.topics import PAGE_SIZE, InterestGroups
 from newsletter.render.compile import CompiledIssue
-from newsletter.render.merge import MAILCHIMP_TAGS
 from newsletter.store.campaigns import ProviderCampaigns
 from newsletter.store.database import engine_from_settings
 
