@@ -12,11 +12,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from email_validator import EmailNotValidError, validate_email
-
 from newsletter.errors import ConfigError
 from newsletter.models import Subscriber
 from newsletter.providers.base import MemberInput
+from newsletter.types import check_address
 
 COLUMNS = ("email", "first_name", "last_name", "topics")
 _ALIASES = {
@@ -27,15 +26,6 @@ _ALIASES = {
 }
 _TOPIC_SPLIT = re.compile(r"[,;|\s]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-
-
-def check_address(address: str) -> str:
-    """The address normalised (domain lower-cased, ASCII); ``ValueError`` with the reason."""
-    try:
-        checked = validate_email(address, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as exc:
-        raise ValueError(str(exc).rstrip(".")) from None
-    return checked.ascii_email or checked.normalized
 
 
 def _column(header: str) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -19,6 +19,7 @@ from pydantic import (
     EmailStr,
     Field,
     SecretStr,
+    StringConstraints,
     ValidationError,
     field_validator,
 )
@@ -26,10 +27,13 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from newsletter.errors import CampaignError, ConfigError
-from newsletter.types import Colour, HttpsUrl, Identifier
+from newsletter.types import Colour, EmailAddress, HeaderText, HttpsUrl, Identifier
 from newsletter.yamlfile import LoadedYaml, clean_message, format_errors, load_yaml
 
 ENV_PREFIX = "NEWSLETTER_"
+
+DnsName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")]
+"""A DKIM selector or domain: dot-separated labels, as they appear in DNS and the signature."""
 
 
 class _Strict(BaseModel):
@@ -55,9 +59,11 @@ class Organisation(_Strict):
 
 
 class Sender(_Strict):
-    from_name: str = Field(min_length=1)
-    from_email: EmailStr
-    reply_to: EmailStr | None = None
+    """Who the email is from; each value goes into a header, so each is one line."""
+
+    from_name: HeaderText = Field(min_length=1)
+    from_email: EmailAddress
+    reply_to: EmailAddress | None = None
 
 
 class Brand(_Strict):
@@ -71,7 +77,7 @@ class Brand(_Strict):
 
 
 class Audience(_Strict):
-    name: str = Field(min_length=1)
+    name: HeaderText = Field(min_length=1, description="also the List-Id header's phrase")
     description: str = Field(min_length=1, description="why a recipient gets this email")
 
 
@@ -137,8 +143,8 @@ class Settings(BaseSettings):
     max_failures_in_a_row: int = Field(
         default=50, ge=1, description="a send stops after this many failed recipients in a row"
     )
-    dkim_selector: str | None = None
-    dkim_domain: str | None = None
+    dkim_selector: DnsName | None = None
+    dkim_domain: DnsName | None = None
     dkim_key_file: Path | None = None
 
     @field_validator("timezone")
