@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+
 from typer.testing import CliRunner
 
+from newsletter.audience_file import read_members
 from newsletter.cli import app
 from newsletter.config import load_settings
 from newsletter.models import SubscriberStatus
+from newsletter.providers.base import MemberInput
 from newsletter.providers.local import LocalProvider
 from newsletter.store import consent
 from newsletter.store.database import open_database
@@ -120,3 +124,55 @@ def test_list_export_topics_and_add(project_dir, tmp_path):
     assert code != 0 and "not a valid email address" in err and "Traceback" not in err
     code, _, err = run("audience", "import", str(tmp_path / "missing.csv"))
     assert code != 0 and "cannot read" in err
+
+
+FORMULAS = {
+    "=cmd@example.org": ('=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0"),
+    "at@example.org": ("@SUM(1+1)", "-2+3"),
+    "quoted@example.org": ("'=already quoted", "''@twice"),
+    "plain@example.org": ("O'Brien", "'"),
+}
+
+
+def test_export_quotes_formula_cells_and_import_reads_them_back_exactly(project_dir, tmp_path):
+    local = LocalProvider(load_settings(project_dir / "newsletter.yaml"))
+    local.import_members(
+        [
+            MemberInput(a, first, last, frozenset({"events"}))
+            for a, (first, last) in FORMULAS.items()
+        ]
+    )
+    exported = tmp_path / "members.csv"
+    assert run("audience", "export", str(exported))[0] == 0
+
+    rows = {row[0]: row for row in csv.reader(exported.open(newline="", encoding="utf-8"))}
+    assert rows["'=cmd@example.org"][1:3] == [
+        '\'=HYPERLINK("http://evil.example","x")',
+        "'+cmd|' /C calc'!A0",
+    ]
+    assert rows["at@example.org"][1:3] == ["'@SUM(1+1)", "'-2+3"]
+    assert rows["quoted@example.org"][1:3] == ["''=already quoted", "'''@twice"]
+    assert rows["plain@example.org"][1:3] == ["O'Brien", "'"]
+    formula_start = ("=", "+", "-", "@", "\t", "\r")
+    assert not [cell for row in rows.values() for cell in row if cell.startswith(formula_start)]
+
+    read = read_members(exported, ["events"])
+    assert not read.problems
+    assert {m.email: (m.first_name, m.last_name) for m in read.members} == FORMULAS
+
+    other = tmp_path / "other.db"
+    code, _, err = run_with_database(other, "audience", "import", str(exported))
+    assert code == 0, err
+    again = LocalProvider(
+        load_settings(project_dir / "newsletter.yaml", database_url=f"sqlite:///{other}")
+    )
+    assert {m.email: (m.first_name, m.last_name) for m in again.members()} == FORMULAS
+    local.close()
+    again.close()
+
+
+def run_with_database(path, *args):
+    result = CliRunner().invoke(
+        app, list(args), env={"NEWSLETTER_DATABASE_URL": f"sqlite:///{path}"}
+    )
+    return result.exit_code, result.stdout, result.stderr
