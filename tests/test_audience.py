@@ -176,3 +176,25 @@ def run_with_database(path, *args):
         app, list(args), env={"NEWSLETTER_DATABASE_URL": f"sqlite:///{path}"}
     )
     return result.exit_code, result.stdout, result.stderr
+
+
+def test_commands_find_a_member_by_an_address_with_a_non_ascii_domain(project_dir, tmp_path):
+    members = tmp_path / "idn.csv"
+    members.write_text("email,first_name\nbob@exämple.org,Bob\n", encoding="utf-8")
+    assert run("audience", "import", str(members))[0] == 0
+    code, out, _ = run("audience", "list")
+    assert out.splitlines() == ["bob@xn--exmple-cua.org\tBob\tsubscribed\t-"]
+
+    code, out, err = run("audience", "unsubscribe", "bob@exämple.org")
+    assert code == 0, err
+    assert out.strip() == "Unsubscribed bob@xn--exmple-cua.org"
+    code, out, err = run("audience", "unsubscribe", "Bob@EXÄMPLE.org")
+    assert code == 0, err
+    assert out.strip() == "bob@xn--exmple-cua.org was already unsubscribed"
+    code, out, _ = run("audience", "add", "bob@exämple.org", "--first-name", "Robert")
+    assert out.strip() == "bob@xn--exmple-cua.org unsubscribed earlier and stays unsubscribed"
+
+    code, _, err = run("audience", "unsubscribe", "bob@exämple..org")
+    assert code != 0 and "not a valid email address" in err and "Traceback" not in err
+    code, _, err = run("audience", "unsubscribe", "nobody@exämple.org")
+    assert code != 0 and err.strip() == "error: nobody@exämple.org is not in the audience"
