@@ -41,7 +41,7 @@ def _one_line(value: str) -> str:
 
 
 def check_address(address: str) -> str:
-    """The address normalised (domain lower-cased, ASCII); ``ValueError`` with the reason.
+    """The address normalised (lower case, the domain in ASCII); ``ValueError`` with why.
 
     The one way every command and setting reads an address, so a member added as
     ``bob@exämple.org`` is found again under the same spelling (``bob@xn--exmple-cua.org``).

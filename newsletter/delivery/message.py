@@ -1,12 +1,14 @@
 """MIME messages built once per campaign and filled per recipient as bytes.
 
 Building an ``EmailMessage`` per recipient costs far more than the rest of a send, so the
-skeleton (headers, boundary, part headers) is serialised once with ``policy=SMTP``. The
-text and HTML bodies are split at their slots and each static piece is
-quoted-printable encoded once; a recipient's copy is a join of those pieces with the
-recipient's encoded values. Every piece starts on a fresh line and ends with a soft
-line break, so the pieces decode to exactly the filled body. No encoded line starts
-with a dot, so the bytes go over SMTP without dot-stuffing.
+skeleton (MIME headers, boundary, part headers) is serialised once with ``policy=SMTP``;
+the headers that carry text (``To``, ``From``, ``Subject``, ``List-Id``) are folded by
+``headers.py``, the campaign's once and ``To`` per recipient. The text and HTML bodies
+are split at their slots and each static piece is quoted-printable encoded once; a
+recipient's copy is a join of those pieces with the recipient's encoded values. Every
+piece starts on a fresh line and ends with a soft line break, so the pieces decode to
+exactly the filled body. No encoded line starts with a dot, so the bytes go over SMTP
+without dot-stuffing.
 """
 
 from __future__ import annotations
