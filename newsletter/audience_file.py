@@ -2,6 +2,10 @@
 
 Reading never stops at a bad row: each one becomes a ``FILE:LINE: reason`` line and the
 rest are returned. Rows for the same address are merged into one member.
+
+Written cells are safe to open in a spreadsheet (OWASP's rule against CSV injection): a
+value that a spreadsheet would run as a formula is written with a leading ``'``, and
+reading drops that ``'`` again, so an exported file imports back to the same values.
 """
 
 from __future__ import annotations
@@ -12,11 +16,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from email_validator import EmailNotValidError, validate_email
-
 from newsletter.errors import ConfigError
 from newsletter.models import Subscriber
 from newsletter.providers.base import MemberInput
+from newsletter.types import check_address
 
 COLUMNS = ("email", "first_name", "last_name", "topics")
 _ALIASES = {
@@ -27,15 +30,19 @@ _ALIASES = {
 }
 _TOPIC_SPLIT = re.compile(r"[,;|\s]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+"""What a spreadsheet may run as a formula: ``=``, ``+``, ``-``, ``@``, tab or carriage
+return first, after any quotes (so that a value already starting with ``'=`` survives)."""
 
 
-def check_address(address: str) -> str:
-    """The address normalised (domain lower-cased, ASCII); ``ValueError`` with the reason."""
-    try:
-        checked = validate_email(address, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as exc:
-        raise ValueError(str(exc).rstrip(".")) from None
-    return checked.ascii_email or checked.normalized
+def to_spreadsheet(value: str) -> str:
+    """``value`` as a cell no spreadsheet runs: a leading ``'`` before a formula."""
+    return "'" + value if _FORMULA.match(value) else value
+
+
+def from_spreadsheet(cell: str) -> str:
+    """The value ``to_spreadsheet`` wrote: one leading ``'`` before a formula dropped."""
+    return cell[1:] if cell.startswith("'") and _FORMULA.match(cell, 1) else cell
 
 
 def _column(header: str) -> str | None:
@@ -101,7 +108,7 @@ def _rows(path: Path, handle: Iterable[str]) -> Iterator[tuple[int, dict[str, st
             values: dict[str, str] = {}
             for column, cell in zip(columns, row, strict=False):
                 if column is not None and column not in values:
-                    values[column] = _CONTROL.sub(" ", cell).strip()
+                    values[column] = _CONTROL.sub(" ", from_spreadsheet(cell)).strip()
             yield line, values
         line = reader.line_num + 1
 
@@ -136,7 +143,8 @@ def _member(
 
 
 def write_members(path: Path, members: Iterable[Subscriber]) -> int:
-    """Write members as CSV (email, first_name, last_name, topics, status); returns the count."""
+    """Write members as CSV (email, first_name, last_name, topics, status), each cell safe
+    for a spreadsheet; returns the count."""
     count = 0
     temporary = path.with_name(f".{path.name}.tmp")
     try:
@@ -144,15 +152,14 @@ def write_members(path: Path, members: Iterable[Subscriber]) -> int:
             writer = csv.writer(handle)
             writer.writerow([*COLUMNS, "status"])
             for member in members:
-                writer.writerow(
-                    [
-                        member.email,
-                        member.first_name,
-                        member.last_name,
-                        ";".join(sorted(member.topics)),
-                        member.status.value,
-                    ]
+                cells = (
+                    member.email,
+                    member.first_name,
+                    member.last_name,
+                    ";".join(sorted(member.topics)),
+                    member.status.value,
                 )
+                writer.writerow([to_spreadsheet(cell) for cell in cells])
                 count += 1
         temporary.replace(path)
     except OSError as exc:

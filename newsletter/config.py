@@ -19,6 +19,7 @@ from pydantic import (
     EmailStr,
     Field,
     SecretStr,
+    StringConstraints,
     ValidationError,
     field_validator,
 )
@@ -27,7 +28,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from newsletter.errors import CampaignError, ConfigError
 from newsletter.providers.registry import PROVIDERS, unknown_provider
-from newsletter.types import Colour, HttpsUrl, Identifier
+from newsletter.types import Colour, EmailAddress, HeaderText, HttpsUrl, Identifier
 from newsletter.yamlfile import (
     DEFAULT_MAX_FILE_BYTES,
     LoadedYaml,
@@ -41,6 +42,8 @@ ENV_PREFIX = "NEWSLETTER_"
 FileBytes = Annotated[
     int, Field(gt=0, description="campaign and project files larger than this are refused")
 ]
+DnsName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")]
+"""A DKIM selector or domain: dot-separated labels, as they appear in DNS and the signature."""
 
 
 class _Strict(BaseModel):
@@ -66,9 +69,11 @@ class Organisation(_Strict):
 
 
 class Sender(_Strict):
-    from_name: str = Field(min_length=1)
-    from_email: EmailStr
-    reply_to: EmailStr | None = None
+    """Who the email is from; each value goes into a header, so each is one line."""
+
+    from_name: HeaderText = Field(min_length=1)
+    from_email: EmailAddress
+    reply_to: EmailAddress | None = None
 
 
 class Brand(_Strict):
@@ -82,7 +87,7 @@ class Brand(_Strict):
 
 
 class Audience(_Strict):
-    name: str = Field(min_length=1)
+    name: HeaderText = Field(min_length=1, description="also the List-Id header's phrase")
     description: str = Field(min_length=1, description="why a recipient gets this email")
 
 
@@ -164,8 +169,8 @@ class Settings(BaseSettings):
         ge=1,
         description="a send stops after this many recipients in a row did not get the message",
     )
-    dkim_selector: str | None = None
-    dkim_domain: str | None = None
+    dkim_selector: DnsName | None = None
+    dkim_domain: DnsName | None = None
     dkim_key_file: Path | None = None
 
     @field_validator("timezone")

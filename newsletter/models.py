@@ -27,7 +27,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from newsletter.render.markdown import markdown_images, markdown_links
-from newsletter.types import AT, HttpsUrl, Identifier, LinkUrl
+from newsletter.types import AT, HeaderText, HttpsUrl, Identifier, LinkUrl
 
 
 def slugify(text: str) -> str:
@@ -146,8 +146,8 @@ class Issue(_Model):
     """One newsletter issue, as written in ``campaigns/<slug>.yaml``."""
 
     slug: Identifier
-    subject: str = Field(min_length=1, max_length=150)
-    preview_text: str = Field(min_length=1, max_length=200)
+    subject: HeaderText = Field(min_length=1, max_length=150)
+    preview_text: HeaderText = Field(min_length=1, max_length=200)
     title: str | None = None
     topics: list[Identifier] = []
     send_at: ZonedDatetime | None = None

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from smtp_sink import SmtpSink
+from smtp_sink import SmtpSink, assert_lines_fit, maildir_messages
 
 from newsletter.config import Settings, load_settings
 
@@ -40,7 +40,10 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A copy of the example project (newsletter.yaml, templates, campaigns) as the cwd."""
+    """A copy of the example project (newsletter.yaml, templates, campaigns) as the cwd.
+
+    Every message a test leaves in a Maildir outbox inside it must keep to the line
+    lengths of RFC 5322."""
     root = tmp_path / "project"
     root.mkdir()
     shutil.copy(REPO / "newsletter.yaml", root / "newsletter.yaml")
@@ -48,6 +51,7 @@ def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     shutil.copytree(REPO / "campaigns", root / "campaigns")
     monkeypatch.chdir(root)
     yield root
+    assert_lines_fit(maildir_messages(root), "outbox")
 
 
 @pytest.fixture
@@ -65,7 +69,9 @@ TEST_SECRET = "test-secret-for-signed-links-0123456789abcdef"
 
 @pytest.fixture
 def smtp_sink() -> Iterator[SmtpSink]:
-    """A real SMTP server on 127.0.0.1 keeping every message it accepts."""
+    """A real SMTP server on 127.0.0.1 keeping every message it accepts; each must keep
+    to the line lengths of RFC 5322."""
     sink = SmtpSink().start()
     yield sink
     sink.stop()
+    assert_lines_fit([received.data for received in sink.handler.messages], "SMTP")

@@ -1,5 +1,6 @@
 """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives and can
-answer chosen recipients with errors or drop the connection."""
+answer chosen recipients with errors or drop the connection; and the line-length check
+every message the tests send goes through."""
 
 from __future__ import annotations
 
@@ -7,8 +8,51 @@ import socket
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiosmtpd.controller import Controller
+
+FOLD_AT = 78
+LINE_LIMIT = 998
+
+
+def line_problems(data: bytes) -> list[str]:
+    """Lines of one message that break RFC 5322 2.1.1: any line over 998 characters, and
+    header lines over 78 that could have been folded (more than one token on the line)."""
+    lines = data.replace(b"\r\n", b"\n").split(b"\n")
+    end_of_head = lines.index(b"") if b"" in lines else len(lines)
+    problems = []
+    for number, line in enumerate(lines, 1):
+        if len(line) > LINE_LIMIT:
+            problems.append(f"line {number} has {len(line)} characters: {line[:60]!r}...")
+        elif number <= end_of_head and len(line) > FOLD_AT and _foldable(line):
+            problems.append(f"header line {number} has {len(line)} characters: {line!r}")
+    return problems
+
+
+def _foldable(line: bytes) -> bool:
+    """A field's first line may hold its name and one long token; other lines one token."""
+    if not line[:1].isspace():
+        line = line.partition(b":")[2]
+    return len(line.split()) > 1
+
+
+def assert_lines_fit(messages: list[bytes], where: str) -> None:
+    problems = [
+        f"{where} message {n}: {p}" for n, m in enumerate(messages) for p in line_problems(m)
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def maildir_messages(root: Path) -> list[bytes]:
+    """Every message in every Maildir below ``root`` (folders with cur, new and tmp)."""
+    return [
+        path.read_bytes()
+        for folder in root.rglob("new")
+        if (folder.parent / "cur").is_dir() and (folder.parent / "tmp").is_dir()
+        for path in sorted(folder.iterdir())
+        if path.is_file()
+    ]
 
 
 def free_port() -> int:

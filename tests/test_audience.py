@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+
 from typer.testing import CliRunner
 
+from newsletter.audience_file import read_members
 from newsletter.cli import app
 from newsletter.config import load_settings
 from newsletter.models import SubscriberStatus
@@ -139,3 +142,77 @@ def test_topic_counts_in_one_query_match_a_walk_over_the_audience(settings):
     expected = {"events": 2, "reviews": 1}
     assert local.topic_counts() == expected
     assert Provider.topic_counts(local) == expected
+
+
+FORMULAS = {
+    "=cmd@example.org": ('=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0"),
+    "at@example.org": ("@SUM(1+1)", "-2+3"),
+    "quoted@example.org": ("'=already quoted", "''@twice"),
+    "plain@example.org": ("O'Brien", "'"),
+}
+
+
+def test_export_quotes_formula_cells_and_import_reads_them_back_exactly(project_dir, tmp_path):
+    local = LocalProvider(load_settings(project_dir / "newsletter.yaml"))
+    local.import_members(
+        [
+            MemberInput(a, first, last, frozenset({"events"}))
+            for a, (first, last) in FORMULAS.items()
+        ]
+    )
+    exported = tmp_path / "members.csv"
+    assert run("audience", "export", str(exported))[0] == 0
+
+    rows = {row[0]: row for row in csv.reader(exported.open(newline="", encoding="utf-8"))}
+    assert rows["'=cmd@example.org"][1:3] == [
+        '\'=HYPERLINK("http://evil.example","x")',
+        "'+cmd|' /C calc'!A0",
+    ]
+    assert rows["at@example.org"][1:3] == ["'@SUM(1+1)", "'-2+3"]
+    assert rows["quoted@example.org"][1:3] == ["''=already quoted", "'''@twice"]
+    assert rows["plain@example.org"][1:3] == ["O'Brien", "'"]
+    formula_start = ("=", "+", "-", "@", "\t", "\r")
+    assert not [cell for row in rows.values() for cell in row if cell.startswith(formula_start)]
+
+    read = read_members(exported, ["events"])
+    assert not read.problems
+    assert {m.email: (m.first_name, m.last_name) for m in read.members} == FORMULAS
+
+    other = tmp_path / "other.db"
+    code, _, err = run_with_database(other, "audience", "import", str(exported))
+    assert code == 0, err
+    again = LocalProvider(
+        load_settings(project_dir / "newsletter.yaml", database_url=f"sqlite:///{other}")
+    )
+    assert {m.email: (m.first_name, m.last_name) for m in again.members()} == FORMULAS
+    local.close()
+    again.close()
+
+
+def run_with_database(path, *args):
+    result = CliRunner().invoke(
+        app, list(args), env={"NEWSLETTER_DATABASE_URL": f"sqlite:///{path}"}
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_commands_find_a_member_by_an_address_with_a_non_ascii_domain(project_dir, tmp_path):
+    members = tmp_path / "idn.csv"
+    members.write_text("email,first_name\nbob@exämple.org,Bob\n", encoding="utf-8")
+    assert run("audience", "import", str(members))[0] == 0
+    code, out, _ = run("audience", "list")
+    assert out.splitlines() == ["bob@xn--exmple-cua.org\tBob\tsubscribed\t-"]
+
+    code, out, err = run("audience", "unsubscribe", "bob@exämple.org")
+    assert code == 0, err
+    assert out.strip() == "Unsubscribed bob@xn--exmple-cua.org"
+    code, out, err = run("audience", "unsubscribe", "Bob@EXÄMPLE.org")
+    assert code == 0, err
+    assert out.strip() == "bob@xn--exmple-cua.org was already unsubscribed"
+    code, out, _ = run("audience", "add", "bob@exämple.org", "--first-name", "Robert")
+    assert out.strip() == "bob@xn--exmple-cua.org unsubscribed earlier and stays unsubscribed"
+
+    code, _, err = run("audience", "unsubscribe", "bob@exämple..org")
+    assert code != 0 and "not a valid email address" in err and "Traceback" not in err
+    code, _, err = run("audience", "unsubscribe", "nobody@exämple.org")
+    assert code != 0 and err.strip() == "error: nobody@exämple.org is not in the audience"

@@ -92,6 +92,22 @@ def test_validate_reports_a_broken_project_file(project_dir, example_file):
     assert result.stderr.strip() == f"newsletter.yaml:{line}:11: timezone: unknown time zone 'Mars'"
 
 
+def test_a_line_break_in_the_sender_name_is_one_located_line(project_dir, example_file):
+    project = project_dir / "newsletter.yaml"
+    text = project.read_text()
+    original = "  from_name: Northmoor Child Safety Partnership\n"
+    assert original in text
+    project.write_text(text.replace(original, '  from_name: "Northmoor\\r\\nBcc: x@y.org"\n'))
+    line = project.read_text().splitlines().index('  from_name: "Northmoor\\r\\nBcc: x@y.org"') + 1
+    result = _run("validate", str(example_file))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"newsletter.yaml:{line}:14: sender.from_name: contains a carriage return (U+000D); "
+        "it goes into an email header and must be one line"
+    ]
+    assert "Traceback" not in result.output
+
+
 def test_validate_without_a_project_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = _run("validate", "x.yaml")

@@ -67,3 +67,24 @@ def test_without_smtp_the_command_says_it_writes_to_the_outbox(
     assert code == 0, err
     assert f"Messages go to the Maildir outbox {project_dir / 'outbox'}" in out
     assert len(list((project_dir / "outbox" / "new").iterdir())) == 2
+
+
+def test_a_line_break_in_a_header_setting_stops_test_and_send_before_anything_goes_out(
+    monkeypatch, project_dir, example_file, smtp_sink
+):
+    add_people(monkeypatch, smtp_sink)
+    project = project_dir / "newsletter.yaml"
+    project.write_text(
+        project.read_text().replace(
+            "  name: Northmoor safeguarding practitioners", '  name: "Northmoor\\nX-Evil: 1"'
+        )
+    )
+    for args in (
+        ("test", str(example_file), "--to", "ed@example.org"),
+        ("send", str(example_file), "--yes"),
+    ):
+        code, _, err = run(monkeypatch, smtp_sink, *args)
+        assert code == 1, err
+        assert len(err.splitlines()) == 1 and "Traceback" not in err
+        assert err.startswith("newsletter.yaml:") and "audience.name: contains a line break" in err
+    assert not smtp_sink.handler.counts

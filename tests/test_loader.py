@@ -231,6 +231,18 @@ BAD_FILES: list[tuple[str, str, str, str]] = [
         "'type' is missing; it is one of: article, news, event, cta",
     ),
     (
+        "a line break in the subject",
+        'subject: "Winter news\\r\\nBcc: x@example.net"\npreview_text: What is new.\n' + ARTICLE,
+        "1:10: subject: ",
+        "contains a carriage return (U+000D); it goes into an email header",
+    ),
+    (
+        "a control character in the preview text",
+        'subject: Winter news\npreview_text: "What is\\x07 new."\n' + ARTICLE,
+        "2:15: preview_text: ",
+        "contains a control character (U+0007)",
+    ),
+    (
         "not a mapping",
         "- just\n- a list\n",
         "1:1: ",
@@ -403,8 +415,59 @@ def test_good_project_file_loads(tmp_path):
             "13:1: provder: ",
             "did you mean 'provider'?",
         ),
+        (
+            GOOD_PROJECT.replace("from_name: Example", 'from_name: "Example\\r\\nBcc: x@y.org"'),
+            "7:14: sender.from_name: ",
+            "contains a carriage return (U+000D); it goes into an email header and must be "
+            "one line",
+        ),
+        (
+            GOOD_PROJECT.replace("  name: Readers", '  name: "Readers\\nX-Evil: 1"'),
+            "10:9: audience.name: ",
+            "contains a line break (U+000A)",
+        ),
+        (
+            GOOD_PROJECT.replace(
+                "from_email: news@example.org", 'from_email: "news@exa\\nmple.org"'
+            ),
+            "8:15: sender.from_email: ",
+            "is not a valid email address",
+        ),
+        (
+            GOOD_PROJECT.replace(
+                "  from_email: news@example.org\n",
+                '  from_email: news@example.org\n  reply_to: "hi@example.org\\r"\n',
+            ),
+            "9:13: sender.reply_to: ",
+            "is not a valid email address",
+        ),
+        (
+            GOOD_PROJECT.replace(
+                "public_url: https://news.example.org",
+                'public_url: "https://news.example.org/\\x00"',
+            ),
+            "12:13: public_url: ",
+            "the URL contains a control character (U+0000)",
+        ),
+        (
+            GOOD_PROJECT + 'dkim_selector: "news\\r\\nX: y"\n',
+            "13:16: dkim_selector: ",
+            "should match pattern",
+        ),
     ],
-    ids=["http public url", "unknown zone", "unknown key", "bad colour", "top-level typo"],
+    ids=[
+        "http public url",
+        "unknown zone",
+        "unknown key",
+        "bad colour",
+        "top-level typo",
+        "line break in from_name",
+        "line break in the audience name",
+        "line break in from_email",
+        "carriage return in reply_to",
+        "control character in public_url",
+        "line break in the DKIM selector",
+    ],
 )
 def test_bad_project_file_names_line_and_field(tmp_path, text, where, message):
     path = _project(tmp_path, text)
@@ -413,6 +476,14 @@ def test_bad_project_file_names_line_and_field(tmp_path, text, where, message):
     matching = [line for line in caught.value.lines if line.startswith(f"{path}:{where}")]
     assert matching, caught.value.lines
     assert message in matching[0]
+
+
+def test_sender_addresses_are_kept_as_headers_and_smtp_carry_them(tmp_path):
+    text = GOOD_PROJECT.replace("news@example.org", "news@Exämple.ORG")
+    text = text.replace("from_name: Example", "from_name: '  Example  '")
+    sender = load_settings(_project(tmp_path, text)).sender
+    assert sender.from_email == "news@xn--exmple-cua.org"
+    assert sender.from_name == "Example"
 
 
 def test_environment_overrides_the_project_file(tmp_path, monkeypatch):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email
+import email.header
+import email.utils
 import re
 from email.policy import default as default_policy
 from pathlib import Path
@@ -277,3 +279,29 @@ def test_a_send_needs_the_signing_secret(project_dir, example_file, smtp_sink):
     with pytest.raises(Exception, match="NEWSLETTER_SECRET is not set"):
         provider.send(load_issue(example_file, provider.settings))
     assert not smtp_sink.handler.counts
+
+
+def test_long_and_broken_names_from_the_database_make_well_formed_headers(
+    project_dir, example_file, smtp_sink
+):
+    """A 300-character non-ASCII name is folded into encoded words; line breaks in a
+    stored name become spaces (the sink and outbox fixtures check every line's length)."""
+    first, last = "Zoë-Łukasiewicz" * 10, "Ångström-Øre" * 12 + "Ü" * 5
+    provider = make_provider(project_dir, smtp_sink)
+    provider.import_members(
+        [
+            MemberInput("long@example.org", first, last, frozenset({"events"})),
+            MemberInput("eve@example.org", "Eve\r\nBcc: x@example.net", "", frozenset({"events"})),
+        ]
+    )
+    assert len(f"{first} {last}") == 300
+    issue = load_issue(example_file, provider.settings)
+    assert provider.send(issue).sent == 2
+    by_rcpt = {m.recipients[0]: m.data for m in smtp_sink.handler.messages}
+    to = email.message_from_bytes(by_rcpt["long@example.org"])["To"]
+    display_name, address = email.utils.parseaddr(to)
+    decoded = str(email.header.make_header(email.header.decode_header(display_name)))
+    assert (decoded, address) == (f"{first} {last}", "long@example.org")
+    eve = parse(by_rcpt["eve@example.org"])
+    assert eve["Bcc"] is None
+    assert eve["To"].addresses[0].display_name == "Eve Bcc: x@example.net"

@@ -3,6 +3,7 @@ refused keys, and the limit of 10 calls in flight."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -12,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+import respx
 from mailchimp_support import API_KEY, FAKE_ROOT, fake_provider, use_mailchimp
 from pydantic import SecretStr
 from typer.testing import CliRunner
@@ -319,3 +321,58 @@ def test_a_missing_key_is_one_line_at_the_cli(project_dir, monkeypatch):
         "error: MAILCHIMP_API_KEY is not set: add it to .env (Mailchimp: Account > Extras > "
         "API keys)"
     ]
+
+
+def key_forms_to_hide(key: str) -> list[str]:
+    """The key as typed and as the Basic credentials of any user name would show it."""
+    forms = [key, key.split("-")[0]]
+    for user in ("newsletter", "anystring", "user", "", "ab"):
+        token = base64.b64encode(f"{user}:{key}".encode()).decode()
+        forms += [token, f"Basic {token}", token.rstrip("=")]
+    return forms
+
+
+def echo_the_credentials(request: httpx.Request) -> httpx.Response:
+    """An answer that quotes the request's Authorization header back, in every field."""
+    authorization = request.headers["Authorization"]
+    for_other_users = [
+        base64.b64encode(f"{user}:{API_KEY}".encode()).decode() for user in ("anystring", "user")
+    ]
+    return httpx.Response(
+        401,
+        json={
+            "title": f"Bad credentials {authorization}",
+            "detail": f"We got Authorization: {authorization} and key {API_KEY}",
+            "errors": [{"field": token, "message": f"also {token}"} for token in for_other_users],
+            "instance": {"headers": {"authorization": authorization}},
+        },
+        headers={"sl-violations": json.dumps([{"message": authorization}])},
+    )
+
+
+@respx.mock
+def test_an_answer_echoing_the_authorization_header_never_shows_the_key():
+    respx.get("https://echo.mailchimp.test/3.0/lists/a").mock(side_effect=echo_the_credentials)
+    client = MailchimpClient(SecretStr(API_KEY), "https://echo.mailchimp.test/3.0")
+    with pytest.raises(ProviderAPIError) as caught:
+        client.get("/lists/a")
+    error = caught.value
+    assert "Basic **********" in str(error)
+    shown = [str(error), repr(error), error.title, error.detail, repr(error.field_errors)]
+    shown.append(json.dumps(error.raw))
+    for text in shown:
+        for form in key_forms_to_hide(API_KEY):
+            assert form not in str(text), (form, text)
+
+
+def test_the_cli_never_prints_the_key_from_an_echoing_answer(project_dir, monkeypatch):
+    use_mailchimp(monkeypatch, "https://echo.mailchimp.test/3.0")
+    with respx.mock:
+        respx.route(host="echo.mailchimp.test").mock(side_effect=echo_the_credentials)
+        result = CliRunner().invoke(app, ["audience", "list", "--provider", "mailchimp"])
+    assert result.exit_code != 0
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: Mailchimp: GET /lists/")
+    assert "Basic **********" in lines[0] and "Traceback" not in result.output
+    for form in key_forms_to_hide(API_KEY):
+        assert form not in result.output

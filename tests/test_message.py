@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import email
+import re
+from email.header import decode_header, make_header
 from email.policy import default as default_policy
+from email.utils import parseaddr
 
 import dkim
 import pytest
+from smtp_sink import line_problems
 
 from newsletter.config import load_settings
 from newsletter.delivery.dkim import DkimSigner
@@ -97,6 +101,7 @@ def test_dkim_signature_covers_the_unsubscribe_headers_and_verifies(settings, tm
         recipient()
     )
     signed = signer.sign(raw)
+    assert not line_problems(signed)
 
     def dns(name, timeout=5):
         assert name == b"news._domainkey.example.org."
@@ -128,3 +133,108 @@ def _make_key(path) -> bytes:
     import base64
 
     return base64.b64encode(der)
+
+
+LONG_NAME = ("Zoë Ångström-" + "Łukasiewicz" * 26)[:296] + " 日本語"
+"""A 300-character name, most of it not ASCII."""
+
+
+def head_lines(raw: bytes) -> list[bytes]:
+    return raw.partition(b"\r\n\r\n")[0].split(b"\r\n")
+
+
+def rfc2047_decoded(raw: bytes, name: str) -> str:
+    """A header as RFC 2047 6.2 reads it: white space between adjacent encoded words
+    dropped. (The ``email.policy`` parser keeps it inside display names before the fix
+    for CPython gh-128110, so the compat32 parser and ``decode_header`` read it here.)"""
+    return str(make_header(decode_header(email.message_from_bytes(raw)[name])))
+
+
+def rfc2047_address(raw: bytes, name: str) -> tuple[str, str]:
+    """The display name and address of an address header, the name decoded as above."""
+    display_name, address = parseaddr(email.message_from_bytes(raw)[name])
+    return str(make_header(decode_header(display_name))), address
+
+
+def short_links(name: str) -> Recipient:
+    """A recipient whose links are short, so that no header holds a long token."""
+    return Recipient(
+        email="reader@example.org",
+        name=name,
+        message_id="<run.abc@example.org>",
+        values={**VALUES, "unsubscribe_url": "https://news.example.org/u/abc"},
+        unsubscribe_url="https://news.example.org/u/abc",
+        unsubscribe_mailto="mailto:hello@example.org?subject=unsubscribe%20abc",
+    )
+
+
+def with_sender(settings, **changes):
+    sender = settings.sender.model_copy(update=changes.pop("sender", {}))
+    audience = settings.audience.model_copy(update=changes.pop("audience", {}))
+    return settings.model_copy(update={"sender": sender, "audience": audience, **changes})
+
+
+def test_a_300_character_non_ascii_name_is_folded_and_read_back_exactly(settings):
+    assert len(LONG_NAME) == 300
+    raw = MessageTemplate(compiled("x\n", "<p>x</p>\n"), settings).render(short_links(LONG_NAME))
+    lines = head_lines(raw)
+    assert max(len(line) for line in lines) <= 78
+    words = re.findall(rb"=\?[^?]+\?[bBqQ]\?[^?]*\?=", b"\n".join(lines))
+    assert len(words) > 4 and max(len(word) for word in words) <= 75
+    assert rfc2047_address(raw, "To") == (LONG_NAME, "reader@example.org")
+
+
+@pytest.mark.parametrize(
+    "display_name",
+    ["Ann", "Zoë", 'Smith, "Ann" \\ Co.', "=?utf-8?q?not_encoded?=", "x" * 120, "ø" * 40],
+)
+def test_names_in_from_and_to_read_back_exactly(settings, display_name):
+    template = MessageTemplate(
+        compiled("x\n", "<p>x</p>\n"), with_sender(settings, sender={"from_name": display_name})
+    )
+    raw = template.render(short_links(display_name))
+    assert not line_problems(raw)
+    assert all(len(line) <= 78 for line in head_lines(raw))
+    for header, address in (("From", "newsletter@example.org"), ("To", "reader@example.org")):
+        assert rfc2047_address(raw, header) == (display_name, address)
+
+
+def test_control_characters_in_a_subscriber_name_never_reach_a_header(settings):
+    name = "Eve\r\nBcc: victim@example.net\r\n\r\nInjected body\x00\x7f"
+    raw = MessageTemplate(compiled("x\n", "<p>x</p>\n"), settings).render(short_links(name))
+    message = email.message_from_bytes(raw, policy=default_policy)
+    assert message["Bcc"] is None
+    assert message["To"].addresses[0].display_name == "Eve Bcc: victim@example.net Injected body"
+    assert b"\r\nBcc" not in raw and b"\r\nInjected" not in raw
+    assert not line_problems(raw)
+
+
+def test_long_subject_list_id_and_sender_stay_within_78_and_read_back(settings):
+    subject = "An ASCII subject with many words in it, " * 3 + "and a tail"
+    changed = with_sender(
+        settings,
+        sender={"from_name": " ".join(["Größe, Ärzte & Co"] * 6)},
+        audience={"name": " ".join(['Zoë\'s "practitioners"'] * 5)},
+    )
+    raw = MessageTemplate(compiled("x\n", "<p>x</p>\n", subject), changed).render(
+        short_links("Ann")
+    )
+    assert not line_problems(raw)  # the List-Id identifier alone is over 78: one token
+    message = email.message_from_bytes(raw, policy=default_policy)
+    assert message["Subject"] == subject
+    identifier = re.search(rb"\r\n <(zoe-s-practitioners[a-z-]*\.news\.example\.org)>\r\n", raw)
+    assert identifier, "the List-Id identifier is written as is, never encoded"
+    list_id = rfc2047_decoded(raw, "List-Id")
+    assert list_id == f"{changed.audience.name} <{identifier.group(1).decode()}>"
+    assert rfc2047_address(raw, "From")[0] == changed.sender.from_name
+
+
+def test_ascii_header_lines_are_folded_at_spaces_and_unfold_to_the_value(settings):
+    subject = " ".join(f"word{n}" for n in range(40))
+    raw = MessageTemplate(compiled("x\n", "<p>x</p>\n", subject), settings).render(
+        short_links("Ann")
+    )
+    subject_lines = re.search(rb"Subject: .*?\r\n(?! )", raw, re.S).group()
+    assert b"=?" not in subject_lines
+    assert all(len(line) <= 78 for line in subject_lines.split(b"\r\n"))
+    assert subject_lines.replace(b"\r\n ", b" ") == f"Subject: {subject}\r\n".encode()

@@ -11,16 +11,25 @@ from typing import Annotated
 
 import typer
 
-from newsletter.audience_file import check_address, read_members, write_members
+from newsletter.audience_file import read_members, write_members
 from newsletter.cli.app import app, new_app
 from newsletter.cli.options import ProjectOption, ProviderOption, settings_for
 from newsletter.errors import ConfigError, ProviderError
 from newsletter.models import SubscriberStatus
 from newsletter.providers import get_provider
 from newsletter.providers.base import Capability, ChangeSource, MemberInput
+from newsletter.types import check_address
 
 audience_app = new_app("Manage the audience: import, export, list, add and unsubscribe members.")
 app.add_typer(audience_app, name="audience")
+
+
+def member_address(email: str) -> str:
+    """``email`` spelled as the audience stores it (as import does), or a one-line error."""
+    try:
+        return check_address(email)
+    except ValueError as exc:
+        raise ConfigError(f"'{email}' is not a valid email address: {exc}") from None
 
 
 @audience_app.command("import")
@@ -126,10 +135,7 @@ def add(
     Example: newsletter audience add ana@example.org --first-name Ana --topic events
     """
     settings = settings_for(project)
-    try:
-        address = check_address(email)
-    except ValueError as exc:
-        raise ConfigError(f"'{email}' is not a valid email address: {exc}") from None
+    address = member_address(email)
     member = MemberInput(address, first_name, last_name, frozenset(topic or ()))
     with get_provider(settings, provider_name) as provider:
         provider.require(Capability.AUDIENCE, "add members")
@@ -158,9 +164,10 @@ def unsubscribe(
     Example: newsletter audience unsubscribe ana@example.org --note "asked by phone"
     """
     settings = settings_for(project)
+    address = member_address(email)
     with get_provider(settings, provider_name) as provider:
         provider.require(Capability.AUDIENCE, "unsubscribe members")
-        member = provider.find_by_email(email)
+        member = provider.find_by_email(address)
         if member is None:
             raise ProviderError(f"{email} is not in the audience")
         if member.status is SubscriberStatus.UNSUBSCRIBED:

@@ -1,12 +1,14 @@
 """MIME messages built once per campaign and filled per recipient as bytes.
 
 Building an ``EmailMessage`` per recipient costs far more than the rest of a send, so the
-skeleton (headers, boundary, part headers) is serialised once with ``policy=SMTP``. The
-text and HTML bodies are split at their slots and each static piece is
-quoted-printable encoded once; a recipient's copy is a join of those pieces with the
-recipient's encoded values. Every piece starts on a fresh line and ends with a soft
-line break, so the pieces decode to exactly the filled body. No encoded line starts
-with a dot, so the bytes go over SMTP without dot-stuffing.
+skeleton (MIME headers, boundary, part headers) is serialised once with ``policy=SMTP``;
+the headers that carry text (``To``, ``From``, ``Subject``, ``List-Id``) are folded by
+``headers.py``, the campaign's once and ``To`` per recipient. The text and HTML bodies
+are split at their slots and each static piece is quoted-printable encoded once; a
+recipient's copy is a join of those pieces with the recipient's encoded values. Every
+piece starts on a fresh line and ends with a soft line break, so the pieces decode to
+exactly the filled body. No encoded line starts with a dot, so the bytes go over SMTP
+without dot-stuffing.
 """
 
 from __future__ import annotations
@@ -16,15 +18,14 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.header import Header
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formataddr, formatdate
+from email.utils import formatdate
 from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 from newsletter.config import Settings
+from newsletter.delivery.headers import address_field, list_id_field, unstructured_field
 from newsletter.models import slugify
 from newsletter.render.compile import CompiledIssue
 from newsletter.render.merge import LOCAL_TAGS, SLOT_NAMES
@@ -32,7 +33,6 @@ from newsletter.render.merge import LOCAL_TAGS, SLOT_NAMES
 CRLF = b"\r\n"
 _MAX_LINE = 76
 _URL_SAFE = re.compile(r"[A-Za-z0-9._~-]*")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _SLOT_SPLIT = re.compile("(" + "|".join(re.escape(LOCAL_TAGS.slots[n]) for n in SLOT_NAMES) + ")")
 _SLOT_OF = {LOCAL_TAGS.slots[name]: name for name in SLOT_NAMES}
 _TEXT_MARK = b"NLTEXTBODY"
@@ -154,10 +154,6 @@ def encode_value(value: str, *, html_escape: bool, constant: bool = False) -> by
     return _encode(value, html_escape)
 
 
-def clean_name(name: str) -> str:
-    return _CONTROL.sub(" ", name).strip()
-
-
 @dataclass(frozen=True)
 class Recipient:
     """Who one copy is for and the values its slots are filled with."""
@@ -182,11 +178,7 @@ class MessageTemplate:
     ) -> None:
         sender = settings.sender
         skeleton = EmailMessage(policy=SMTP)
-        skeleton["From"] = Address(sender.from_name, addr_spec=sender.from_email)
-        if sender.reply_to:
-            skeleton["Reply-To"] = sender.reply_to
         skeleton["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        skeleton["List-Id"] = list_id(settings)
         skeleton.set_content(_TEXT_MARK.decode() + "\n", cte="quoted-printable")
         skeleton.add_alternative(_HTML_MARK.decode() + "\n", subtype="html", cte="quoted-printable")
         skeleton.set_boundary(f"=_nl_{secrets.token_hex(16)}")
@@ -195,7 +187,7 @@ class MessageTemplate:
         between, _, after_html = rest.partition(_HTML_MARK + CRLF)
         if not after_html:
             raise AssertionError("the MIME skeleton lost its body markers")
-        self._head = subject_header(subject_prefix + compiled.subject) + before_text
+        self._head = campaign_headers(settings, subject_prefix + compiled.subject) + before_text
         self._between = between
         self._tail = after_html
         self.text = EncodedBody(compiled.text, html_escape=False)
@@ -205,10 +197,8 @@ class MessageTemplate:
 
     def render(self, recipient: Recipient, date: str | None = None) -> bytes:
         """The complete message for one recipient: CRLF line ends, no leading dots."""
-        name = clean_name(recipient.name)
-        to = formataddr((name, recipient.email), "utf-8") if name else recipient.email
         headers = (
-            f"To: {to}\r\n"
+            f"{address_field('To', recipient.name, recipient.email)}\r\n"
             f"Date: {date or formatdate(usegmt=True)}\r\n"
             f"Message-ID: {recipient.message_id}\r\n"
             f"List-Unsubscribe: <{recipient.unsubscribe_url}>,\r\n"
@@ -235,20 +225,23 @@ class MessageTemplate:
         )
 
 
-def subject_header(subject: str) -> bytes:
-    """``Subject:`` as is when ASCII, else RFC 2047 encoded words folded at 76 characters."""
-    subject = " ".join(subject.split())
-    if subject.isascii():
-        return f"Subject: {subject}\r\n".encode("ascii")
-    encoded = Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n")
-    return f"Subject: {encoded}\r\n".encode("ascii")
+def campaign_headers(settings: Settings, subject: str) -> bytes:
+    """``Subject``, ``From``, ``Reply-To`` and ``List-Id``: the same for every recipient."""
+    sender = settings.sender
+    fields = [
+        unstructured_field("Subject", subject),
+        address_field("From", sender.from_name, sender.from_email),
+    ]
+    if sender.reply_to:
+        fields.append(address_field("Reply-To", "", sender.reply_to))
+    fields.append(list_id_field(settings.audience.name, list_identifier(settings)))
+    return "".join(f"{field}\r\n" for field in fields).encode("ascii")
 
 
-def list_id(settings: Settings) -> str:
-    """``Audience name <audience-name.news.example.org>`` (RFC 2919)."""
+def list_identifier(settings: Settings) -> str:
+    """``audience-name.news.example.org``: the audience's List-Id (RFC 2919)."""
     host = urlsplit(settings.public_url).hostname or "localhost"
-    name = settings.audience.name.replace('"', "'")
-    return f'"{name}" <{slugify(settings.audience.name)}.{host}>'
+    return f"{slugify(settings.audience.name)}.{host}"
 
 
 def unsubscribe_mailto(settings: Settings, token: str) -> str:

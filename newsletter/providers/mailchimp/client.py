@@ -23,6 +23,7 @@ import httpx
 from pydantic import SecretStr
 
 from newsletter.errors import ProviderAPIError
+from newsletter.providers.mailchimp.redact import Redactor, mask_credentials, redact_data
 
 log = logging.getLogger("newsletter.mailchimp")
 
@@ -83,6 +84,7 @@ class MailchimpClient:
     ) -> None:
         self.api_root = api_root.rstrip("/")
         self._key = api_key
+        self._redact = Redactor(api_key.get_secret_value())
         self._limiter = limiter or shared_limiter(self.api_root, api_key)
         self.attempts = attempts
         self.backoff = backoff
@@ -188,11 +190,9 @@ class MailchimpClient:
         return api_error(response, what, tries, scrub=self.scrub)
 
     def scrub(self, text: str) -> str:
-        """The text with the key (and its Basic-auth form) replaced by stars."""
-        key = self._key.get_secret_value()
-        if key:
-            text = text.replace(key, "**********")
-        return text
+        """The text with the key replaced by stars: as typed, in base64 (the Basic-auth
+        form of ``anything:KEY``) and inside any ``Authorization`` value."""
+        return self._redact(text)
 
 
 def _query(params: Mapping[str, Any]) -> dict[str, str]:
@@ -242,7 +242,7 @@ def api_error(
     what: str,
     tries: int = 1,
     *,
-    scrub: Callable[[str], str] = lambda text: text,
+    scrub: Callable[[str], str] = mask_credentials,
 ) -> ProviderAPIError:
     """One line from Mailchimp's problem document (or the mock's ``sl-violations``)."""
     status = response.status_code
@@ -254,7 +254,7 @@ def api_error(
         for item in problem.get("errors") or []
         if isinstance(item, dict)
     ]
-    violations = _violations(response)
+    violations = [scrub(violation) for violation in _violations(response)]
     parts = [f"Mailchimp: {what} failed with {status} {title}"]
     if detail:
         parts.append(f": {detail.rstrip('.')}")
@@ -279,7 +279,7 @@ def api_error(
         title=scrub(title),
         detail=scrub(detail),
         field_errors=[{k: scrub(v) for k, v in item.items()} for item in field_errors],
-        raw={"problem": problem, "violations": violations},
+        raw={"problem": redact_data(problem, scrub), "violations": violations},
     )
 
 
