@@ -281,6 +281,7 @@ def test_sigterm_during_a_stalled_reply_ends_the_send_within_the_timeout(project
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
+    print(f"stopped {took:.2f} s after SIGTERM, {cpu:.2f} s of CPU in all")
     assert send.returncode == 143, (out, err)
     assert took < 3 + 1.5, f"stopping took {took:.1f} s"
     assert cpu < 3, f"the send used {cpu:.1f} s of CPU: a busy loop"
