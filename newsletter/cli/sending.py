@@ -113,7 +113,11 @@ def _exit_for(report: SendReport, stop: StopSignals) -> None:
         )
         raise typer.Exit(stop.exit_code)
     if report.status is SendStatus.STOPPED:
-        typer.echo(f"{report.campaign}: stopped: {report.problem}", err=True)
+        typer.echo(
+            f"{report.campaign}: stopped: {report.problem}; run the same command again "
+            "to continue",
+            err=True,
+        )
         raise typer.Exit(EXIT_TRY_AGAIN_LATER)
     if report.status is not SendStatus.SENT:
         raise typer.Exit(1)
