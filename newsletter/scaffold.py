@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from newsletter.clock import utc_now
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
 
@@ -59,16 +60,23 @@ sections:
 """
 
 
-def scaffold_issue(path: Path, slug: str, settings: Settings, *, overwrite: bool = False) -> Path:
+def scaffold_issue(
+    path: Path,
+    slug: str,
+    settings: Settings,
+    *,
+    overwrite: bool = False,
+    now: datetime | None = None,
+) -> Path:
+    """Write a new issue with one section of each type; its dates count from ``now``."""
     if not _SLUG.match(slug):
         raise ConfigError(
             f"'{slug}' is not a valid issue name: use lower-case letters, digits and hyphens"
         )
     if path.exists() and not overwrite:
         raise ConfigError(f"{path} already exists; choose another name or pass --force")
-    start = (datetime.now(settings.zone) + timedelta(days=28)).replace(
-        hour=10, minute=0, second=0, microsecond=0
-    )
+    today = (now or utc_now()).astimezone(settings.zone)
+    start = (today + timedelta(days=28)).replace(hour=10, minute=0, second=0, microsecond=0)
     text = TEMPLATE.format(
         slug=slug,
         path=path,

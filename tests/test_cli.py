@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,7 @@ from newsletter.campaigns import load_issue
 from newsletter.cli import app
 from newsletter.preview import bind
 from newsletter.render.compile import GMAIL_CLIP_BYTES, SIZE_WARNING_BYTES, compile_issue
+from newsletter.scaffold import scaffold_issue
 
 runner = CliRunner()
 
@@ -302,3 +304,12 @@ def test_preview_serves_and_follows_the_files(preview_process, project_dir, exam
 def _changed(client: httpx.Client, version: str) -> dict | None:
     state = client.get("/version").json()
     return state if state["version"] != version else None
+
+
+def test_a_new_issue_takes_its_dates_from_the_time_it_is_given(project_dir, settings):
+    now = datetime(2027, 3, 1, 23, 30, tzinfo=UTC)
+    path = scaffold_issue(project_dir / "campaigns" / "spring.yaml", "spring", settings, now=now)
+    issue = load_issue(path, settings)
+    event = next(s for s in issue.sections if s.type == "event")
+    assert event.starts_at.isoformat() == "2027-03-29T10:00:00+01:00"  # London summer time
+    assert "# send_at: 2027-03-15T09:00:00" in path.read_text()

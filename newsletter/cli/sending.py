@@ -114,8 +114,7 @@ def _exit_for(report: SendReport, stop: StopSignals) -> None:
         raise typer.Exit(stop.exit_code)
     if report.status is SendStatus.STOPPED:
         typer.echo(
-            f"{report.campaign}: stopped: {report.problem}; run the same command again "
-            "to continue",
+            f"{report.campaign}: stopped: {report.problem}; run the same command again to continue",
             err=True,
         )
         raise typer.Exit(EXIT_TRY_AGAIN_LATER)
