@@ -354,7 +354,7 @@ class LocalProvider(Provider):
         uncertain_now: int,
     ) -> SendReport:
         earlier = before.get(DeliveryStatus.SENT, 0)
-        notes = [f"delivered through {destination}"]
+        notes = [f"delivered through {destination}"] if result.sent else []
         if earlier:
             notes.append(f"{earlier:,} sent before this run")
         if uncertain_now:
