@@ -9,14 +9,13 @@ sent once: the caller reads the campaign's state to decide what happened.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -52,21 +51,6 @@ def shared_limiter(api_root: str, key: SecretStr, size: int = MAX_IN_FLIGHT) -> 
         return _limiters.setdefault(name, threading.BoundedSemaphore(size))
 
 
-class _KeyAuth(httpx.Auth):
-    """HTTP Basic with the key as password; holds the key only as a ``SecretStr``."""
-
-    def __init__(self, key: SecretStr) -> None:
-        self._key = key
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        token = base64.b64encode(f"newsletter:{self._key.get_secret_value()}".encode()).decode()
-        request.headers["Authorization"] = f"Basic {token}"
-        yield request
-
-    def __repr__(self) -> str:
-        return "_KeyAuth(key=**********)"
-
-
 class MailchimpClient:
     """A thin, thread-safe client: ``request`` returns the JSON answer or raises."""
 
@@ -92,7 +76,9 @@ class MailchimpClient:
         self._sleep = sleep
         self._http = httpx.Client(
             base_url=self.api_root,
-            auth=_KeyAuth(api_key),
+            # httpx keeps only the finished header, and its repr is the default
+            # ``<httpx.BasicAuth object at ...>``: the key is not in it.
+            auth=httpx.BasicAuth("newsletter", api_key.get_secret_value()),
             timeout=TIMEOUT,
             limits=httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=10),
             headers={"Accept": "application/json", "User-Agent": "newsletter"},
