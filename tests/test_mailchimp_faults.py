@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -376,3 +377,32 @@ def test_the_cli_never_prints_the_key_from_an_echoing_answer(project_dir, monkey
     assert "Basic **********" in lines[0] and "Traceback" not in result.output
     for form in key_forms_to_hide(API_KEY):
         assert form not in result.output
+
+
+def test_the_key_travels_only_in_the_basic_header_never_in_reprs_or_retry_logs(caplog):
+    caplog.set_level(logging.DEBUG)
+    fake, sleeps, seen = FakeMailchimp(api_key=API_KEY), [], []
+
+    def busy(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Authorization"])
+        return problem(503, "Service Unavailable")
+
+    def dropped(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Authorization"])
+        raise httpx.ConnectError("dropped", request=request)
+
+    fake.fail_next("GET", "/campaigns", busy, dropped)
+    client = client_for(fake, sleeps)
+    assert client.get("/campaigns")["total_items"] == 0
+    expected = "Basic " + base64.b64encode(f"newsletter:{API_KEY}".encode()).decode()
+    assert seen == [expected, expected]
+    retries = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [re.sub(r"in \d+\.\d s", "in N s", line) for line in retries] == [
+        "Mailchimp: GET /campaigns answered 503; retrying in N s (attempt 2 of 5)",
+        "Mailchimp: GET /campaigns answered ConnectError; retrying in N s (attempt 3 of 5)",
+    ]
+    shown = [record.getMessage() for record in caplog.records] + [caplog.text]
+    shown += [repr(client), repr(client._http), repr(client._http.auth)]
+    for text in shown:
+        for form in key_forms_to_hide(API_KEY):
+            assert form not in text, (form, text)

@@ -9,17 +9,16 @@ sent once: the caller reads the campaign's state to decide what happened.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
-import random
 import threading
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
+import tenacity
 from pydantic import SecretStr
 
 from newsletter.errors import ProviderAPIError
@@ -52,21 +51,6 @@ def shared_limiter(api_root: str, key: SecretStr, size: int = MAX_IN_FLIGHT) -> 
         return _limiters.setdefault(name, threading.BoundedSemaphore(size))
 
 
-class _KeyAuth(httpx.Auth):
-    """HTTP Basic with the key as password; holds the key only as a ``SecretStr``."""
-
-    def __init__(self, key: SecretStr) -> None:
-        self._key = key
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        token = base64.b64encode(f"newsletter:{self._key.get_secret_value()}".encode()).decode()
-        request.headers["Authorization"] = f"Basic {token}"
-        yield request
-
-    def __repr__(self) -> str:
-        return "_KeyAuth(key=**********)"
-
-
 class MailchimpClient:
     """A thin, thread-safe client: ``request`` returns the JSON answer or raises."""
 
@@ -92,7 +76,9 @@ class MailchimpClient:
         self._sleep = sleep
         self._http = httpx.Client(
             base_url=self.api_root,
-            auth=_KeyAuth(api_key),
+            # httpx keeps only the finished header, and its repr is the default
+            # ``<httpx.BasicAuth object at ...>``: the key is not in it.
+            auth=httpx.BasicAuth("newsletter", api_key.get_secret_value()),
             timeout=TIMEOUT,
             limits=httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=10),
             headers={"Accept": "application/json", "User-Agent": "newsletter"},
@@ -120,23 +106,44 @@ class MailchimpClient:
         """Send one call; retried only when ``idempotent`` (default: by method)."""
         method = method.upper()
         retry = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
-        attempts = self.attempts if retry else 1
         what = f"{method} {path}"
-        for attempt in range(1, attempts + 1):
-            try:
-                response = self._send(method, path, json_body, params)
-            except httpx.TransportError as exc:
-                if attempt < attempts:
-                    self._wait(attempt, what, type(exc).__name__, None)
-                    continue
-                raise self._transport_error(exc, what, attempt) from None
-            if response.is_success:
-                return _json_object(response)
-            if attempt < attempts and _retryable(response):
-                self._wait(attempt, what, str(response.status_code), response)
-                continue
-            raise self._api_error(response, what, attempt if _retryable(response) else 1)
-        raise AssertionError("unreachable")  # pragma: no cover
+        retrying = self._retrying(what, self.attempts if retry else 1)
+        # ``statistics["attempt_number"]`` counts the tries made. tenacity may change these
+        # keys in a major release: hence the <10 bound, and tests pin "after N tries".
+        try:
+            response = retrying(self._send, method, path, json_body, params)
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, what, retrying.statistics["attempt_number"]) from None
+        if response.is_success:
+            return _json_object(response)
+        tries = retrying.statistics["attempt_number"] if _retryable(response) else 1
+        raise self._api_error(response, what, tries)
+
+    def _retrying(self, what: str, attempts: int) -> tenacity.Retrying:
+        """Up to ``attempts`` tries on a transport error or a retryable answer; the last
+        answer (or error) comes back as it is, for ``request`` to turn into one error."""
+        # Equal jitter: half the capped exponential delay, plus up to as much again.
+        half = {"multiplier": self.backoff / 2, "max": self.max_backoff / 2}
+        backoff = tenacity.wait_exponential(**half) + tenacity.wait_random_exponential(**half)
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            delay = backoff(state)
+            retry_after = _retry_after(state)
+            if retry_after is not None:
+                delay = min(self.max_backoff, max(delay, retry_after))
+            return delay
+
+        return tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(attempts),
+            wait=wait,
+            retry=(
+                tenacity.retry_if_exception_type(httpx.TransportError)
+                | tenacity.retry_if_result(lambda r: not r.is_success and _retryable(r))
+            ),
+            sleep=self._sleep,
+            before_sleep=lambda state: self._log_retry(what, state),
+            retry_error_callback=lambda state: state.outcome.result(),
+        )
 
     def _send(
         self,
@@ -159,21 +166,17 @@ class MailchimpClient:
         )
         return response
 
-    def _wait(self, attempt: int, what: str, why: str, response: httpx.Response | None) -> None:
-        delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-        delay *= random.uniform(0.5, 1.0)
-        retry_after = response.headers.get("Retry-After") if response is not None else None
-        if retry_after and retry_after.isdigit():
-            delay = min(self.max_backoff, max(delay, float(retry_after)))
+    def _log_retry(self, what: str, state: tenacity.RetryCallState) -> None:
+        answer = _answer(state)
+        error = state.outcome.exception() if state.outcome is not None else None
         log.warning(
             "Mailchimp: %s answered %s; retrying in %.1f s (attempt %d of %d)",
             what,
-            why,
-            delay,
-            attempt + 1,
+            answer.status_code if answer is not None else type(error).__name__,
+            state.upcoming_sleep,
+            state.attempt_number + 1,
             self.attempts,
         )
-        self._sleep(delay)
 
     def _transport_error(
         self, exc: httpx.TransportError, what: str, tries: int
@@ -228,6 +231,20 @@ def _problem(response: httpx.Response) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) and ("title" in data or "detail" in data) else None
+
+
+def _answer(state: tenacity.RetryCallState) -> httpx.Response | None:
+    """The last try's answer; ``None`` when it ended in a transport error."""
+    if state.outcome is None or state.outcome.failed:
+        return None
+    return state.outcome.result()
+
+
+def _retry_after(state: tenacity.RetryCallState) -> float | None:
+    """The seconds an answer's ``Retry-After`` asks for; ``None`` for a date or no answer."""
+    answer = _answer(state)
+    value = answer.headers.get("Retry-After", "") if answer is not None else ""
+    return float(value) if value.isdigit() else None
 
 
 def _retryable(response: httpx.Response) -> bool:
