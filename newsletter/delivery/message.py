@@ -14,6 +14,7 @@ without dot-stuffing.
 from __future__ import annotations
 
 import binascii
+import html
 import re
 import secrets
 from collections.abc import Mapping
@@ -27,13 +28,11 @@ from newsletter.config import Greeting, Settings
 from newsletter.delivery.headers import address_field, list_id_field, unstructured_field
 from newsletter.models import slugify
 from newsletter.render.compile import CompiledIssue
-from newsletter.render.merge import LOCAL_TAGS, SLOT_NAMES, Recipient
+from newsletter.render.merge import Recipient, split_at_slots
 
 CRLF = b"\r\n"
 _MAX_LINE = 76
 _URL_SAFE = re.compile(r"[A-Za-z0-9._~-]*")
-_SLOT_SPLIT = re.compile("(" + "|".join(re.escape(LOCAL_TAGS.slots[n]) for n in SLOT_NAMES) + ")")
-_SLOT_OF = {LOCAL_TAGS.slots[name]: name for name in SLOT_NAMES}
 _TEXT_MARK = b"NLTEXTBODY"
 CONSTANT_SLOTS = frozenset({"archive_url", "about_url"})
 """Slots with the same value for every recipient of a campaign."""
@@ -90,12 +89,12 @@ class EncodedBody:
         body = body.replace("\r\n", "\n")
         if not body.endswith("\n"):
             body += "\n"
-        parts = _SLOT_SPLIT.split(body)
+        parts, names = split_at_slots(body)
         pieces: list[bytes | str] = []
         for index, part in enumerate(parts):
-            if index % 2:
-                pieces.append(_SLOT_OF[part])
-            elif part:
+            if index:
+                pieces.append(names[index - 1])
+            if part:
                 encoded = _qp(part.replace("\n", "\r\n").encode("utf-8"))
                 last = index == len(parts) - 1
                 pieces.append(encoded if last else _soft_break(encoded))
@@ -123,13 +122,7 @@ def _encode_constant(value: str, html_escape: bool) -> bytes:
 
 def _encode(value: str, html_escape: bool) -> bytes:
     if html_escape:
-        value = (
-            value.replace("&", "&amp;")
-            .replace("<", "&lt;")
-            .replace(">", "&gt;")
-            .replace('"', "&quot;")
-            .replace("'", "&#x27;")
-        )
+        value = html.escape(value, quote=True)
     value = value.replace("\r", "").replace("\n", " ")
     if _PLAIN.fullmatch(value):
         if len(value) < _MAX_LINE:

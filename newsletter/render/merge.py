@@ -3,8 +3,8 @@
 An issue is compiled once with slots in place of the recipient's address, name and
 links; the provider fills them (Mailchimp on its side, the local provider per message).
 The local ``[[nl:...]]`` slots live here; other providers' tags live in their packages.
-The ``Recipient`` each copy is filled for and its greeting (``greeting_line``) live
-here as well.
+The ``Recipient`` each copy is filled for, its greeting (``greeting_line``) and the
+cutting of a body at its slots (which ``delivery.message`` uses too) live here as well.
 """
 
 from __future__ import annotations
@@ -71,9 +71,11 @@ class MergeTags:
         return Markup(line) if html else line
 
 
+_SLOT_START, _SLOT_END = "[[nl:", "]]"
+
 LOCAL_TAGS = MergeTags(
     name="local",
-    slots={name: f"[[nl:{name}]]" for name in SLOT_NAMES},
+    slots={name: f"{_SLOT_START}{name}{_SLOT_END}" for name in SLOT_NAMES},
 )
 """The default: the tool fills these slots itself, per recipient, HTML-escaped.
 
@@ -81,7 +83,18 @@ Providers that fill recipients' details on their side keep their own tags in the
 package and name them in ``newsletter.providers.registry``.
 """
 
-_LOCAL_SLOT = re.compile(r"\[\[nl:([a-z_]+)\]\]")
+_LOCAL_SLOT = re.compile(
+    re.escape(_SLOT_START) + "(" + "|".join(SLOT_NAMES) + ")" + re.escape(_SLOT_END)
+)
+"""Any of ``LOCAL_TAGS.slots``; the group is the slot's name."""
+
+
+def split_at_slots(text: str) -> tuple[list[str], list[SlotName]]:
+    """``text`` cut at its local slots: the static parts, one more than the slots, and
+    the names of the slots between them. Text that only looks like a slot is kept as
+    text, as it would be sent."""
+    pieces = _LOCAL_SLOT.split(text)
+    return pieces[0::2], pieces[1::2]
 
 
 _DEFAULT_GREETING = Greeting()
@@ -134,12 +147,7 @@ class SlotTemplate:
     __slots__ = ("_escape", "_names", "_parts")
 
     def __init__(self, text: str, *, html_escape: bool) -> None:
-        pieces = _LOCAL_SLOT.split(text)
-        self._parts = pieces[0::2]
-        self._names = pieces[1::2]
-        unknown = set(self._names) - set(SLOT_NAMES)
-        if unknown:
-            raise ValueError(f"unknown merge slot(s): {', '.join(sorted(unknown))}")
+        self._parts, self._names = split_at_slots(text)
         self._escape = html_escape
 
     @property
