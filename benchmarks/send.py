@@ -186,19 +186,19 @@ def prebuilt_message(project_file: Path) -> bytes:
     issue = load_issue(project_file.parent / "campaigns" / "winter-2026.yaml", settings)
     provider = LocalProvider(settings)
     from newsletter.delivery.message import MessageTemplate
-    from newsletter.delivery.message import Recipient as MessageRecipient
 
     template = MessageTemplate(provider.compile(issue), settings)
-    values = {name: "x" for name in template.html.names | template.text.names}
-    recipient = MessageRecipient(
+    recipient = Recipient(
         "reader@example.org",
         "Reader",
-        "<a@example.org>",
-        values,
-        "https://news.example.org/unsubscribe/x",
-        "mailto:hello@example.org",
+        unsubscribe_url="https://news.example.org/unsubscribe/x",
+        preferences_url="x",
+        archive_url="x",
+        about_url="x",
     )
-    return template.render(recipient)
+    return template.render(
+        recipient, message_id="<a@example.org>", unsubscribe_mailto="mailto:hello@example.org"
+    )
 
 
 def ceiling(sink: AnySink, data: bytes, count: int) -> tuple[int, float]:

@@ -95,10 +95,14 @@ class LinkBuilder:
     def about_url(self) -> str:
         return f"{self.public_url}/about"
 
-    def recipient(self, subscriber_id: str, email: str, first_name: str, slug: str) -> Recipient:
+    def recipient(
+        self, subscriber_id: str, email: str, first_name: str, last_name: str, slug: str
+    ) -> Recipient:
+        """Who one copy of issue ``slug`` is for, with their signed links."""
         return Recipient(
             email=email,
             first_name=first_name,
+            last_name=last_name,
             unsubscribe_url=self.unsubscribe_url(subscriber_id),
             preferences_url=self.preferences_url(subscriber_id),
             archive_url=self.archive_url(slug),

@@ -14,9 +14,9 @@ from smtp_sink import line_problems
 
 from newsletter.config import load_settings
 from newsletter.delivery.dkim import DkimSigner
-from newsletter.delivery.message import MessageTemplate, Recipient
+from newsletter.delivery.message import MessageTemplate
 from newsletter.render.compile import CompiledIssue
-from newsletter.render.merge import SlotTemplate
+from newsletter.render.merge import Recipient, SlotTemplate
 
 AWKWARD_TEXT = (
     ".starts with a dot\n"
@@ -44,33 +44,35 @@ def compiled(text: str, html: str, subject: str = "Hello") -> CompiledIssue:
     return CompiledIssue("slug", subject, "pre", "", html, text, "local")
 
 
-VALUES = {
-    "email": "reader@example.org",
-    "first_name": '<b>&Co "quoted" . ünïcode',
-    "greeting": "Dear <b>&Co,",
-    "unsubscribe_url": "https://news.example.org/unsubscribe/" + "A" * 90,
-    "preferences_url": "https://news.example.org/preferences/abc.def?x=1&y=2",
-    "archive_url": "https://news.example.org/archive/slug",
-    "about_url": "https://news.example.org/about",
-}
+AWKWARD_FIRST_NAME = '<b>&Co "quoted" . ünïcode'
+MAILTO = "mailto:hello@example.org?subject=unsubscribe%20abc"
 
 
-def recipient(values=VALUES) -> Recipient:
+def recipient(first_name: str = AWKWARD_FIRST_NAME, **changes: str) -> Recipient:
     return Recipient(
-        email="reader@example.org",
-        name="Zoë <b>&Co",
-        message_id="<run.abc@example.org>",
-        values=values,
-        unsubscribe_url=values["unsubscribe_url"],
-        unsubscribe_mailto="mailto:hello@example.org?subject=unsubscribe%20abc",
+        **{
+            "email": "reader@example.org",
+            "first_name": first_name,
+            "last_name": "Zoë <b>&Co",
+            "unsubscribe_url": "https://news.example.org/unsubscribe/" + "A" * 90,
+            "preferences_url": "https://news.example.org/preferences/abc.def?x=1&y=2",
+            "archive_url": "https://news.example.org/archive/slug",
+            "about_url": "https://news.example.org/about",
+            **changes,
+        }
     )
 
 
-@pytest.mark.parametrize("first_name", ["", "Ann", VALUES["first_name"], "." + "w" * 100])
+def render(template: MessageTemplate, person: Recipient) -> bytes:
+    return template.render(person, message_id="<run.abc@example.org>", unsubscribe_mailto=MAILTO)
+
+
+@pytest.mark.parametrize("first_name", ["", "Ann", AWKWARD_FIRST_NAME, "." + "w" * 100])
 def test_filled_bytes_decode_to_the_filled_bodies(settings, first_name):
     template = MessageTemplate(compiled(AWKWARD_TEXT, AWKWARD_HTML, "Grüße – ünïcode"), settings)
-    values = {**VALUES, "first_name": first_name}
-    raw = template.render(recipient(values))
+    person = recipient(first_name)
+    values = person.values(settings.greeting)
+    raw = render(template, person)
 
     body = raw.partition(b"\r\n\r\n")[2]
     lines = body.split(b"\r\n")
@@ -78,7 +80,8 @@ def test_filled_bytes_decode_to_the_filled_bodies(settings, first_name):
     assert not [line for line in lines if line.startswith(b".")]
     message = email.message_from_bytes(raw, policy=default_policy)
     assert message["Subject"] == "Grüße – ünïcode"
-    assert message["To"].addresses[0].display_name == "Zoë <b>&Co"
+    name = f"{first_name} Zoë <b>&Co".strip()
+    assert rfc2047_address(raw, "To") == (name, "reader@example.org")
     text_part, html_part = message.iter_parts()
     text = text_part.get_content().replace("\r\n", "\n")
     html = html_part.get_content().replace("\r\n", "\n")
@@ -97,8 +100,8 @@ def test_dkim_signature_covers_the_unsubscribe_headers_and_verifies(settings, tm
     )
     signer = DkimSigner.from_settings(signed_settings)
     assert signer is not None and "PRIVATE" not in repr(signer)
-    raw = MessageTemplate(compiled("Hi [[nl:first_name]]\n", "<p>x</p>\n"), settings).render(
-        recipient()
+    raw = render(
+        MessageTemplate(compiled("Hi [[nl:first_name]]\n", "<p>x</p>\n"), settings), recipient()
     )
     signed = signer.sign(raw)
     assert not line_problems(signed)
@@ -157,15 +160,9 @@ def rfc2047_address(raw: bytes, name: str) -> tuple[str, str]:
 
 
 def short_links(name: str) -> Recipient:
-    """A recipient whose links are short, so that no header holds a long token."""
-    return Recipient(
-        email="reader@example.org",
-        name=name,
-        message_id="<run.abc@example.org>",
-        values={**VALUES, "unsubscribe_url": "https://news.example.org/u/abc"},
-        unsubscribe_url="https://news.example.org/u/abc",
-        unsubscribe_mailto="mailto:hello@example.org?subject=unsubscribe%20abc",
-    )
+    """A recipient named ``name`` (in full, as the first name) whose links are short, so
+    that no header holds a long token."""
+    return recipient(name, last_name="", unsubscribe_url="https://news.example.org/u/abc")
 
 
 def with_sender(settings, **changes):
@@ -176,7 +173,7 @@ def with_sender(settings, **changes):
 
 def test_a_300_character_non_ascii_name_is_folded_and_read_back_exactly(settings):
     assert len(LONG_NAME) == 300
-    raw = MessageTemplate(compiled("x\n", "<p>x</p>\n"), settings).render(short_links(LONG_NAME))
+    raw = render(MessageTemplate(compiled("x\n", "<p>x</p>\n"), settings), short_links(LONG_NAME))
     lines = head_lines(raw)
     assert max(len(line) for line in lines) <= 78
     words = re.findall(rb"=\?[^?]+\?[bBqQ]\?[^?]*\?=", b"\n".join(lines))
@@ -192,7 +189,7 @@ def test_names_in_from_and_to_read_back_exactly(settings, display_name):
     template = MessageTemplate(
         compiled("x\n", "<p>x</p>\n"), with_sender(settings, sender={"from_name": display_name})
     )
-    raw = template.render(short_links(display_name))
+    raw = render(template, short_links(display_name))
     assert not line_problems(raw)
     assert all(len(line) <= 78 for line in head_lines(raw))
     for header, address in (("From", "newsletter@example.org"), ("To", "reader@example.org")):
@@ -201,7 +198,7 @@ def test_names_in_from_and_to_read_back_exactly(settings, display_name):
 
 def test_control_characters_in_a_subscriber_name_never_reach_a_header(settings):
     name = "Eve\r\nBcc: victim@example.net\r\n\r\nInjected body\x00\x7f"
-    raw = MessageTemplate(compiled("x\n", "<p>x</p>\n"), settings).render(short_links(name))
+    raw = render(MessageTemplate(compiled("x\n", "<p>x</p>\n"), settings), short_links(name))
     message = email.message_from_bytes(raw, policy=default_policy)
     assert message["Bcc"] is None
     assert message["To"].addresses[0].display_name == "Eve Bcc: victim@example.net Injected body"
@@ -216,8 +213,8 @@ def test_long_subject_list_id_and_sender_stay_within_78_and_read_back(settings):
         sender={"from_name": " ".join(["Größe, Ärzte & Co"] * 6)},
         audience={"name": " ".join(['Zoë\'s "practitioners"'] * 5)},
     )
-    raw = MessageTemplate(compiled("x\n", "<p>x</p>\n", subject), changed).render(
-        short_links("Ann")
+    raw = render(
+        MessageTemplate(compiled("x\n", "<p>x</p>\n", subject), changed), short_links("Ann")
     )
     assert not line_problems(raw)  # the List-Id identifier alone is over 78: one token
     message = email.message_from_bytes(raw, policy=default_policy)
@@ -231,8 +228,8 @@ def test_long_subject_list_id_and_sender_stay_within_78_and_read_back(settings):
 
 def test_ascii_header_lines_are_folded_at_spaces_and_unfold_to_the_value(settings):
     subject = " ".join(f"word{n}" for n in range(40))
-    raw = MessageTemplate(compiled("x\n", "<p>x</p>\n", subject), settings).render(
-        short_links("Ann")
+    raw = render(
+        MessageTemplate(compiled("x\n", "<p>x</p>\n", subject), settings), short_links("Ann")
     )
     subject_lines = re.search(rb"Subject: .*?\r\n(?! )", raw, re.S).group()
     assert b"=?" not in subject_lines

@@ -36,7 +36,7 @@ from sqlalchemy import Connection, Engine
 
 from newsletter.clock import Clock, utc_now
 from newsletter.delivery.dkim import DkimSigner
-from newsletter.delivery.message import MessageTemplate, Recipient, message_id
+from newsletter.delivery.message import MessageTemplate, message_id
 from newsletter.delivery.transport import (
     Channel,
     ConnectionLost,
@@ -46,6 +46,7 @@ from newsletter.delivery.transport import (
     Transport,
 )
 from newsletter.errors import DeliveryError
+from newsletter.render.merge import Recipient
 from newsletter.store.deliveries import (
     Audience,
     AudienceRow,
@@ -60,8 +61,8 @@ TICK = 0.1
 """How often the coordinating thread reports progress and looks for a stop request."""
 MAX_RECONNECT_PAUSE = 10.0
 
-RecipientFactory = Callable[[AudienceRow, str], Recipient]
-"""Builds the recipient's values and links, given the row and its Message-ID."""
+RecipientFactory = Callable[[AudienceRow], tuple[Recipient, str]]
+"""The row's recipient with its links, and the mailto: half of its List-Unsubscribe."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,8 @@ class MessageSender:
     def deliver(self, channel: Channel, row: AudienceRow, msg_id: str) -> Outcome:
         """The outcome to record. A status of None releases the claim: the message did
         not go out and the recipient stays as it was for the next run."""
-        data = self.template.render(self.recipient_for(row, msg_id))
+        recipient, mailto = self.recipient_for(row)
+        data = self.template.render(recipient, message_id=msg_id, unsubscribe_mailto=mailto)
         if self.signer is not None:
             data = self.signer.sign(data)
         attempts = refusals = connection_failures = 0

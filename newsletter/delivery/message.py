@@ -14,27 +14,25 @@ without dot-stuffing.
 from __future__ import annotations
 
 import binascii
+import html
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate
 from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
-from newsletter.config import Settings
+from newsletter.config import Greeting, Settings
 from newsletter.delivery.headers import address_field, list_id_field, unstructured_field
 from newsletter.models import slugify
 from newsletter.render.compile import CompiledIssue
-from newsletter.render.merge import LOCAL_TAGS, SLOT_NAMES
+from newsletter.render.merge import Recipient, split_at_slots
 
 CRLF = b"\r\n"
 _MAX_LINE = 76
 _URL_SAFE = re.compile(r"[A-Za-z0-9._~-]*")
-_SLOT_SPLIT = re.compile("(" + "|".join(re.escape(LOCAL_TAGS.slots[n]) for n in SLOT_NAMES) + ")")
-_SLOT_OF = {LOCAL_TAGS.slots[name]: name for name in SLOT_NAMES}
 _TEXT_MARK = b"NLTEXTBODY"
 CONSTANT_SLOTS = frozenset({"archive_url", "about_url"})
 """Slots with the same value for every recipient of a campaign."""
@@ -91,12 +89,12 @@ class EncodedBody:
         body = body.replace("\r\n", "\n")
         if not body.endswith("\n"):
             body += "\n"
-        parts = _SLOT_SPLIT.split(body)
+        parts, names = split_at_slots(body)
         pieces: list[bytes | str] = []
         for index, part in enumerate(parts):
-            if index % 2:
-                pieces.append(_SLOT_OF[part])
-            elif part:
+            if index:
+                pieces.append(names[index - 1])
+            if part:
                 encoded = _qp(part.replace("\n", "\r\n").encode("utf-8"))
                 last = index == len(parts) - 1
                 pieces.append(encoded if last else _soft_break(encoded))
@@ -124,13 +122,7 @@ def _encode_constant(value: str, html_escape: bool) -> bytes:
 
 def _encode(value: str, html_escape: bool) -> bytes:
     if html_escape:
-        value = (
-            value.replace("&", "&amp;")
-            .replace("<", "&lt;")
-            .replace(">", "&gt;")
-            .replace('"', "&quot;")
-            .replace("'", "&#x27;")
-        )
+        value = html.escape(value, quote=True)
     value = value.replace("\r", "").replace("\n", " ")
     if _PLAIN.fullmatch(value):
         if len(value) < _MAX_LINE:
@@ -152,18 +144,6 @@ def encode_value(value: str, *, html_escape: bool, constant: bool = False) -> by
     if constant:
         return _encode_constant(value, html_escape)
     return _encode(value, html_escape)
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """Who one copy is for and the values its slots are filled with."""
-
-    email: str
-    name: str
-    message_id: str
-    values: Mapping[str, str]
-    unsubscribe_url: str
-    unsubscribe_mailto: str
 
 
 class MessageTemplate:
@@ -190,21 +170,30 @@ class MessageTemplate:
         self._head = campaign_headers(settings, subject_prefix + compiled.subject) + before_text
         self._between = between
         self._tail = after_html
+        self.greeting: Greeting | None = settings.greeting
         self.text = EncodedBody(compiled.text, html_escape=False)
         self.html = EncodedBody(compiled.html, html_escape=True)
         self.domain = sender.from_email.rpartition("@")[2]
         self.envelope_from = sender.from_email
 
-    def render(self, recipient: Recipient, date: str | None = None) -> bytes:
-        """The complete message for one recipient: CRLF line ends, no leading dots."""
+    def render(
+        self,
+        recipient: Recipient,
+        *,
+        message_id: str,
+        unsubscribe_mailto: str,
+        date: str | None = None,
+    ) -> bytes:
+        """The complete message for one recipient: CRLF line ends, no leading dots.
+        ``unsubscribe_mailto`` is the mailto: half of its List-Unsubscribe header."""
         headers = (
-            f"{address_field('To', recipient.name, recipient.email)}\r\n"
+            f"{address_field('To', recipient.display_name, recipient.email)}\r\n"
             f"Date: {date or formatdate(usegmt=True)}\r\n"
-            f"Message-ID: {recipient.message_id}\r\n"
+            f"Message-ID: {message_id}\r\n"
             f"List-Unsubscribe: <{recipient.unsubscribe_url}>,\r\n"
-            f" <{recipient.unsubscribe_mailto}>\r\n"
+            f" <{unsubscribe_mailto}>\r\n"
         ).encode("ascii")
-        values = recipient.values
+        values = recipient.values(self.greeting)
         text_values = {
             n: encode_value(values[n], html_escape=False, constant=n in CONSTANT_SLOTS)
             for n in self.text.names

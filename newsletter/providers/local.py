@@ -15,21 +15,17 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine
 
 from newsletter.clock import Clock, utc_now
-from newsletter.config import Greeting, Settings
+from newsletter.config import Settings
 from newsletter.delivery.dkim import DkimSigner
 from newsletter.delivery.engine import (
     MessageSender,
     PreparedRun,
+    RecipientFactory,
     RunResult,
     SendOptions,
 )
 from newsletter.delivery.maildir import MaildirOutbox
-from newsletter.delivery.message import (
-    MessageTemplate,
-    Recipient,
-    message_id,
-    unsubscribe_mailto,
-)
+from newsletter.delivery.message import MessageTemplate, message_id, unsubscribe_mailto
 from newsletter.delivery.outcome import Released, end_state, next_steps, report_status
 from newsletter.delivery.smtp import SmtpServer
 from newsletter.delivery.transport import Transport
@@ -53,7 +49,7 @@ from newsletter.providers.base import (
     SendRequest,
 )
 from newsletter.render.compile import CompiledIssue
-from newsletter.render.merge import LOCAL_TAGS
+from newsletter.render.merge import LOCAL_TAGS, Recipient
 from newsletter.store import campaigns, deliveries
 from newsletter.store import subscribers as store
 from newsletter.store import topics as topics_store
@@ -144,55 +140,33 @@ class LocalProvider(Provider):
             max_failures_in_a_row=s.max_failures_in_a_row,
         )
 
-    def _links(self) -> tuple[LinkBuilder, Greeting]:
-        return LinkBuilder.from_settings(self.settings), self.settings.greeting or Greeting()
+    def _recipients(self, slug: str) -> RecipientFactory:
+        """Each row's recipient with its signed links, and the mailto: half of its
+        List-Unsubscribe, which names the same unsubscribe token."""
+        links = LinkBuilder.from_settings(self.settings)
+        settings = self.settings
 
-    def _recipient(
-        self,
-        links: LinkBuilder,
-        greeting: Greeting,
-        row: AudienceRow,
-        slug: str,
-        msg_id: str,
-    ) -> Recipient:
-        unsubscribe = links.unsubscribe_url(row.id)
-        first = row.first_name
-        values = {
-            "email": row.email,
-            "first_name": first,
-            "greeting": greeting.named.replace("{first_name}", first)
-            if first
-            else greeting.anonymous,
-            "unsubscribe_url": unsubscribe,
-            "preferences_url": links.preferences_url(row.id),
-            "archive_url": links.archive_url(slug),
-            "about_url": links.about_url(),
-        }
-        return Recipient(
-            email=row.email,
-            name=f"{first} {row.last_name}".strip(),
-            message_id=msg_id,
-            values=values,
-            unsubscribe_url=unsubscribe,
-            unsubscribe_mailto=unsubscribe_mailto(self.settings, unsubscribe.rpartition("/")[2]),
-        )
+        def recipient(row: AudienceRow) -> tuple[Recipient, str]:
+            person = links.recipient(row.id, row.email, row.first_name, row.last_name, slug)
+            token = person.unsubscribe_url.rpartition("/")[2]
+            return person, unsubscribe_mailto(settings, token)
+
+        return recipient
 
     # Campaigns
 
     def _send_test(
         self, issue: Issue, compiled: CompiledIssue, recipients: Sequence[str]
     ) -> SendReport:
-        links, greeting = self._links()
         template = MessageTemplate(compiled, self.settings, subject_prefix="[Test] ")
         transport = self.transport()
         run = secrets.token_hex(4)
         failures: list[str] = []
-
-        def recipient(row: AudienceRow, msg_id: str) -> Recipient:
-            return self._recipient(links, greeting, row, issue.slug, msg_id)
-
         sender = MessageSender(
-            template, recipient, self.options(), DkimSigner.from_settings(self.settings)
+            template,
+            self._recipients(issue.slug),
+            self.options(),
+            DkimSigner.from_settings(self.settings),
         )
         channel = transport.open()
         try:
@@ -273,16 +247,11 @@ class LocalProvider(Provider):
 
     def _prepare_run(self, issue: Issue, compiled: CompiledIssue) -> PreparedRun:
         """Everything a run needs that can fail before anything is claimed."""
-        links, greeting = self._links()
-
-        def recipient(row: AudienceRow, msg_id: str) -> Recipient:
-            return self._recipient(links, greeting, row, issue.slug, msg_id)
-
         return PreparedRun(
             slug=issue.slug,
             content_hash=compiled.content_hash,
             template=MessageTemplate(compiled, self.settings),
-            recipient=recipient,
+            recipient=self._recipients(issue.slug),
             transport=self.transport(),
             signer=DkimSigner.from_settings(self.settings),
             options=self.options(),

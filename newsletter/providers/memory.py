@@ -81,11 +81,14 @@ class MemoryProvider(Provider):
         """Signed links when a secret is configured; readable placeholders otherwise."""
         if self.settings.secrets:
             links = LinkBuilder.from_settings(self.settings)
-            return links.recipient(subscriber.id, subscriber.email, subscriber.first_name, slug)
+            return links.recipient(
+                subscriber.id, subscriber.email, subscriber.first_name, subscriber.last_name, slug
+            )
         base = self.settings.public_url.rstrip("/")
         return Recipient(
             email=subscriber.email,
             first_name=subscriber.first_name,
+            last_name=subscriber.last_name,
             unsubscribe_url=f"{base}/unsubscribe/{subscriber.id}",
             preferences_url=f"{base}/preferences/{subscriber.id}",
             archive_url=f"{base}/archive/{slug}",
@@ -102,11 +105,9 @@ class MemoryProvider(Provider):
     ) -> int:
         html = SlotTemplate(compiled.html, html_escape=True)
         text = SlotTemplate(compiled.text, html_escape=False)
-        greeting = self.settings.greeting
-        named, anonymous = (greeting.named, greeting.anonymous) if greeting else ("", "")
         count = 0
         for subscriber in subscribers:
-            values = self._recipient(subscriber, issue.slug).values(named, anonymous)
+            values = self._recipient(subscriber, issue.slug).values(self.settings.greeting)
             self.sent.append(
                 SentMessage(
                     issue.slug,

@@ -47,8 +47,7 @@ class CompiledIssue:
 
     def personalise(self, recipient: Recipient, greeting: Greeting | None) -> tuple[str, str]:
         """HTML and text for one recipient (local slots only); for previews and tests."""
-        greeting = greeting or Greeting()
-        values = recipient.values(greeting.named, greeting.anonymous)
+        values = recipient.values(greeting)
         return (
             SlotTemplate(self.html, html_escape=True).fill(values),
             SlotTemplate(self.text, html_escape=False).fill(values),

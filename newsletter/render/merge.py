@@ -3,6 +3,8 @@
 An issue is compiled once with slots in place of the recipient's address, name and
 links; the provider fills them (Mailchimp on its side, the local provider per message).
 The local ``[[nl:...]]`` slots live here; other providers' tags live in their packages.
+The ``Recipient`` each copy is filled for, its greeting (``greeting_line``) and the
+cutting of a body at its slots (which ``delivery.message`` uses too) live here as well.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, get_args
 
 from markupsafe import Markup, escape
+
+from newsletter.config import Greeting
 
 SlotName = Literal[
     "email",
@@ -67,9 +71,11 @@ class MergeTags:
         return Markup(line) if html else line
 
 
+_SLOT_START, _SLOT_END = "[[nl:", "]]"
+
 LOCAL_TAGS = MergeTags(
     name="local",
-    slots={name: f"[[nl:{name}]]" for name in SLOT_NAMES},
+    slots={name: f"{_SLOT_START}{name}{_SLOT_END}" for name in SLOT_NAMES},
 )
 """The default: the tool fills these slots itself, per recipient, HTML-escaped.
 
@@ -77,34 +83,61 @@ Providers that fill recipients' details on their side keep their own tags in the
 package and name them in ``newsletter.providers.registry``.
 """
 
-_LOCAL_SLOT = re.compile(r"\[\[nl:([a-z_]+)\]\]")
+_LOCAL_SLOT = re.compile(
+    re.escape(_SLOT_START) + "(" + "|".join(SLOT_NAMES) + ")" + re.escape(_SLOT_END)
+)
+"""Any of ``LOCAL_TAGS.slots``; the group is the slot's name."""
 
 
-@dataclass(frozen=True)
+def split_at_slots(text: str) -> tuple[list[str], list[SlotName]]:
+    """``text`` cut at its local slots: the static parts, one more than the slots, and
+    the names of the slots between them. Text that only looks like a slot is kept as
+    text, as it would be sent."""
+    pieces = _LOCAL_SLOT.split(text)
+    return pieces[0::2], pieces[1::2]
+
+
+_DEFAULT_GREETING = Greeting()
+
+
+def greeting_line(greeting: Greeting | None, first_name: str) -> str:
+    """The greeting a recipient reads: the named one with ``{first_name}`` filled in
+    when the first name is known, otherwise the anonymous one."""
+    greeting = greeting or _DEFAULT_GREETING
+    if first_name:
+        return greeting.named.replace("{first_name}", first_name)
+    return greeting.anonymous
+
+
+@dataclass(frozen=True, slots=True)
 class Recipient:
-    """The values one recipient's copy is filled with."""
+    """Who one copy is for, and the links it carries. The message-specific details a
+    provider adds (Message-ID, the mailto: half of List-Unsubscribe) are passed beside it.
+    """
 
     email: str
     first_name: str = ""
+    last_name: str = ""
     unsubscribe_url: str = ""
     preferences_url: str = ""
     archive_url: str = ""
     about_url: str = ""
-    extra: Mapping[str, str] = field(default_factory=dict)
 
-    def values(
-        self, named: str = "Hello {first_name},", anonymous: str = "Hello,"
-    ) -> dict[str, str]:
-        greeting = named.replace("{first_name}", self.first_name) if self.first_name else anonymous
+    @property
+    def display_name(self) -> str:
+        """The name for the ``To`` header: first and last name, or empty."""
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def values(self, greeting: Greeting | None) -> dict[SlotName, str]:
+        """What each local slot is filled with for this recipient (unescaped)."""
         return {
             "email": self.email,
             "first_name": self.first_name,
-            "greeting": greeting,
+            "greeting": greeting_line(greeting, self.first_name),
             "unsubscribe_url": self.unsubscribe_url,
             "preferences_url": self.preferences_url,
             "archive_url": self.archive_url,
             "about_url": self.about_url,
-            **self.extra,
         }
 
 
@@ -114,12 +147,7 @@ class SlotTemplate:
     __slots__ = ("_escape", "_names", "_parts")
 
     def __init__(self, text: str, *, html_escape: bool) -> None:
-        pieces = _LOCAL_SLOT.split(text)
-        self._parts = pieces[0::2]
-        self._names = pieces[1::2]
-        unknown = set(self._names) - set(SLOT_NAMES)
-        if unknown:
-            raise ValueError(f"unknown merge slot(s): {', '.join(sorted(unknown))}")
+        self._parts, self._names = split_at_slots(text)
         self._escape = html_escape
 
     @property

@@ -37,7 +37,6 @@ class ArchivePages:
         about = f"{self._public_url}/about"
         return Recipient(
             email="our subscribers",
-            first_name="",
             unsubscribe_url=about,
             preferences_url=about,
             archive_url=f"{self._public_url}/archive/{slug}",
@@ -65,10 +64,7 @@ class ArchivePages:
                 return cached.html
             issue = load_issue(path, self._settings)
             compiled = compile_issue(issue, self._settings, LOCAL_TAGS)
-            greeting = self._settings.greeting
-            values = self.neutral_recipient(slug).values(
-                *((greeting.named, greeting.anonymous) if greeting else ())
-            )
+            values = self.neutral_recipient(slug).values(self._settings.greeting)
             html = SlotTemplate(compiled.html, html_escape=True).fill(values)
             self._cache[slug] = _Entry(mtime_ns, html)
             return html
