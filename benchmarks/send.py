@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -201,19 +202,10 @@ def prebuilt_message(project_file: Path) -> bytes:
     )
 
 
-def ceiling(sink: AnySink, data: bytes, count: int) -> tuple[int, float]:
-    """The same bytes over 4 reused connections with the same SMTP client code and no
-    per-recipient work: what the sink and the wire allow."""
+def over_connections(sink: AnySink, count: int, work: Callable[[int], None]) -> tuple[int, float]:
+    """``work(n)`` sends n messages over one connection; run it on 4 at once and time it."""
     per_worker = count // CONNECTIONS
-    server = SmtpServer.from_url(sink.url)
-
-    def work() -> None:
-        channel = server.open()
-        for _ in range(per_worker):
-            channel.deliver("newsletter@example.org", "reader@example.org", data, dot_safe=True)
-        channel.close()
-
-    threads = [threading.Thread(target=work) for _ in range(CONNECTIONS)]
+    threads = [threading.Thread(target=work, args=(per_worker,)) for _ in range(CONNECTIONS)]
     before = sink.count()
     start = time.perf_counter()
     for thread in threads:
@@ -224,29 +216,32 @@ def ceiling(sink: AnySink, data: bytes, count: int) -> tuple[int, float]:
     sent = sink.count() - before
     assert sent == per_worker * CONNECTIONS or not sink.counts
     return per_worker * CONNECTIONS, elapsed
+
+
+def ceiling(sink: AnySink, data: bytes, count: int) -> tuple[int, float]:
+    """The same bytes over 4 reused connections with the same SMTP client code and no
+    per-recipient work: what the sink and the wire allow."""
+    server = SmtpServer.from_url(sink.url)
+
+    def work(messages: int) -> None:
+        channel = server.open()
+        for _ in range(messages):
+            channel.deliver("newsletter@example.org", "reader@example.org", data, dot_safe=True)
+        channel.close()
+
+    return over_connections(sink, count, work)
 
 
 def smtplib_prebuilt(sink: AnySink, data: bytes, count: int) -> tuple[int, float]:
     """The middle case: compiled once, the same bytes over 4 reused connections, but each
     message through ``smtplib.sendmail`` instead of the project's own exchange."""
-    per_worker = count // CONNECTIONS
 
-    def work() -> None:
+    def work(messages: int) -> None:
         with smtplib.SMTP("127.0.0.1", sink.port) as smtp:
-            for _ in range(per_worker):
+            for _ in range(messages):
                 smtp.sendmail("newsletter@example.org", ["reader@example.org"], data)
 
-    threads = [threading.Thread(target=work) for _ in range(CONNECTIONS)]
-    before = sink.count()
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - start
-    sent = sink.count() - before
-    assert sent == per_worker * CONNECTIONS or not sink.counts
-    return per_worker * CONNECTIONS, elapsed
+    return over_connections(sink, count, work)
 
 
 def naive(project_file: Path, sink: AnySink, count: int) -> tuple[int, float, float]:
