@@ -1,0 +1,55 @@
+"""``newsletter run-due``: the scheduled send job, for cron or a systemd timer."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Annotated
+
+import typer
+
+from newsletter.cli.app import app
+from newsletter.cli.options import ProjectOption, settings_for
+from newsletter.clock import utc_now
+from newsletter.interrupts import StopSignals, stop_requests
+from newsletter.schedule_time import parse_time
+
+
+@app.command("run-due")
+def run_due(
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            help="Act as if it were this time (2027-01-14T09:00, project time zone, or "
+            "with an offset or Z); default: the real clock.",
+            show_default=False,
+        ),
+    ] = None,
+    project: ProjectOption = None,
+) -> None:
+    """Send every issue scheduled with the local provider whose time has come, and
+    resume any send that stopped. Safe to run every minute and twice at once.
+
+    Exits 0 when everything due went out (or nothing was due), 75 when a send stopped
+    and the next run continues it, 1 when an issue changed since it was scheduled, was
+    missed (more than max_lateness late) or failed.
+
+    Example (crontab): * * * * * cd /srv/newsletter && newsletter run-due
+    """
+    from newsletter.providers.local import LocalProvider
+    from newsletter.scheduler import exit_code
+    from newsletter.scheduler import run_due as run
+
+    settings = settings_for(project)
+    at = parse_time(now, settings.zone, "--now") if now else utc_now()
+    clock = (lambda: at) if now else utc_now
+    with StopSignals(), stop_requests() as stop, LocalProvider(settings, clock=clock) as provider:
+        results = run(provider, at, stop=stop)
+    if not results:
+        typer.echo(f"Nothing due at {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC.")
+        return
+    for result in results:
+        typer.echo(f"{result.slug}: {result.outcome.value}: {result.message}")
+    code = exit_code(results)
+    if code:
+        raise typer.Exit(code)
