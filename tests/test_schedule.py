@@ -7,6 +7,7 @@ after downtime catches up, unless the issue is more than ``max_lateness`` late.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from newsletter.providers.local import LocalProvider
 from newsletter.providers.memory import MemoryProvider
 from newsletter.schedule_time import parse_time
 from newsletter.scheduler import Outcome, exit_code, run_due
+from newsletter.status import issue_statuses
 from newsletter.store import campaigns
 from newsletter.store.database import open_database
 
@@ -285,6 +287,52 @@ def test_run_due_with_nothing_due_says_one_quiet_line(project_dir):
     result = CliRunner().invoke(app, ["run-due", "--now", "2027-01-14T09:00"])
     assert result.exit_code == 0, result.output
     assert result.stdout == "Nothing due at 2027-01-14 09:00 UTC.\n"
+
+
+def test_schedule_and_status_from_the_command_line(project_dir, example_file, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_SECRET", TEST_SECRET)
+    runner = CliRunner()
+    refused = runner.invoke(app, ["schedule", str(example_file)])
+    assert refused.exit_code != 0 and "give --at, or send_at:" in refused.stderr
+
+    gap = runner.invoke(app, ["schedule", str(example_file), "--at", "2099-03-29T01:30"])
+    assert gap.exit_code != 0 and "does not exist in Europe/London" in gap.stderr
+
+    done = runner.invoke(app, ["schedule", str(example_file), "--at", "2099-07-01T09:00"])
+    assert done.exit_code == 0, done.output
+    assert "2099-07-01 09:00 BST (2099-07-01 08:00 UTC)" in done.stdout
+
+    table = runner.invoke(app, ["status"])
+    assert table.exit_code == 0, table.output
+    assert "winter-2026  scheduled  local  2099-07-01 09:00 BST (2099-07-01T08:00Z)" in table.stdout
+
+    shown = json.loads(runner.invoke(app, ["status", str(example_file), "--format", "json"]).stdout)
+    assert [(s["slug"], s["state"], s["scheduled_utc"]) for s in shown] == [
+        ("winter-2026", "scheduled", "2099-07-01T08:00Z")
+    ]
+
+    assert runner.invoke(app, ["unschedule", str(example_file)]).exit_code == 0
+    again = json.loads(runner.invoke(app, ["status", "--format", "json"]).stdout)
+    assert [(s["state"], s["scheduled_utc"]) for s in again] == [("draft", None)]
+
+
+def test_status_shows_the_counts_and_last_problem_of_a_stopped_send(project_dir, example_file):
+    port = free_port()
+    clock = Clock(datetime(2027, 1, 10, tzinfo=UTC))
+    provider = local(
+        project_dir,
+        clock,
+        smtp_url=f"smtp://127.0.0.1:{port}",
+        smtp_give_up_after=0.3,
+        smtp_retry_delay=0.05,
+    )
+    provider.schedule(load_issue(example_file, provider.settings), SCHEDULED_AT)
+    clock.now = SCHEDULED_AT
+    run_due(provider, clock.now)
+
+    [entry] = issue_statuses(provider.settings, provider.engine)
+    assert (entry.state, entry.provider, entry.sent) == ("sending", "local", 0)
+    assert "Connection refused" in (entry.last_problem or "")
 
 
 def test_a_send_started_by_hand_and_stopped_is_not_resumed_by_run_due(project_dir, example_file):

@@ -1,12 +1,17 @@
-"""``newsletter run-due``: the scheduled send job, for cron or a systemd timer."""
+"""``newsletter run-due``, the scheduled send job for cron or a systemd timer, and
+``newsletter status``: where each issue stands."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from newsletter.campaigns import load_issue
 from newsletter.cli.app import app
 from newsletter.cli.options import ProjectOption, settings_for
 from newsletter.clock import utc_now
@@ -53,3 +58,48 @@ def run_due(
     code = exit_code(results)
     if code:
         raise typer.Exit(code)
+
+
+class StatusFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+@app.command()
+def status(
+    file: Annotated[
+        Path | None, typer.Argument(help="One campaign file; default: every issue.")
+    ] = None,
+    output: Annotated[StatusFormat, typer.Option("--format", help="table or json.")] = (
+        StatusFormat.TABLE
+    ),
+    project: ProjectOption = None,
+) -> None:
+    """Show each issue's state, provider, scheduled time (project zone and UTC), the
+    sent / failed / deferred / uncertain counts and the last problem.
+
+    Example: newsletter status --format json
+    """
+    from newsletter.status import issue_statuses
+    from newsletter.store.database import open_database
+
+    settings = settings_for(project)
+    slug = load_issue(file, settings).slug if file is not None else None
+    engine = open_database(settings)
+    try:
+        found = issue_statuses(settings, engine, slug)
+    finally:
+        engine.dispose()
+    if output is StatusFormat.JSON:
+        typer.echo(json.dumps([entry.as_json() for entry in found], indent=2))
+        return
+    for entry in found:
+        when = f"  {entry.scheduled_local} ({entry.scheduled_utc})" if entry.scheduled_local else ""
+        typer.echo(f"{entry.slug}  {entry.state}  {entry.provider}{when}")
+        if entry.sent or entry.failed or entry.deferred or entry.uncertain:
+            typer.echo(
+                f"  sent {entry.sent:,}, failed {entry.failed:,}, deferred {entry.deferred:,}, "
+                f"uncertain {entry.uncertain:,}"
+            )
+        if entry.last_problem:
+            typer.echo(f"  last problem: {entry.last_problem}")

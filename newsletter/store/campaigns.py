@@ -249,6 +249,13 @@ def due(connection: Connection, provider: str, now: datetime) -> list[Campaign]:
     return [campaign for campaign in found if campaign is not None]
 
 
+def every(connection: Connection) -> list[tuple[str, Campaign]]:
+    """Every campaign row, with its provider's name."""
+    rows = connection.execute(select(campaigns.c.provider, campaigns.c.slug)).all()
+    found = [(row.provider, get(connection, row.provider, row.slug)) for row in rows]
+    return [(provider, campaign) for provider, campaign in found if campaign is not None]
+
+
 def heartbeat(connection: Connection, campaign_id: int, owner: str, now: datetime) -> None:
     connection.execute(
         update(campaigns)
