@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +15,7 @@ from newsletter.campaigns import load_issue
 from newsletter.cli.app import app
 from newsletter.cli.options import ProjectOption, settings_for
 from newsletter.clock import utc_now
+from newsletter.config import Settings
 from newsletter.interrupts import StopSignals, stop_requests
 from newsletter.schedule_time import parse_time
 
@@ -41,12 +42,15 @@ def run_due(
 
     Example (crontab): * * * * * cd /srv/newsletter && newsletter run-due
     """
+    settings = settings_for(project)
+    at = parse_time(now, settings.zone, "--now") if now else utc_now()
+    if not _anything_due(settings, at):
+        typer.echo(f"Nothing due at {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC.")
+        return
     from newsletter.providers.local import LocalProvider
     from newsletter.scheduler import exit_code
     from newsletter.scheduler import run_due as run
 
-    settings = settings_for(project)
-    at = parse_time(now, settings.zone, "--now") if now else utc_now()
     clock = (lambda: at) if now else utc_now
     with StopSignals(), stop_requests() as stop, LocalProvider(settings, clock=clock) as provider:
         results = run(provider, at, stop=stop)
@@ -58,6 +62,20 @@ def run_due(
     code = exit_code(results)
     if code:
         raise typer.Exit(code)
+
+
+def _anything_due(settings: Settings, at: datetime) -> bool:
+    """The every-minute case, answered from the store alone: the provider, its delivery
+    engine and the renderer are loaded only when something is due."""
+    from newsletter.store import campaigns
+    from newsletter.store.database import open_database
+
+    engine = open_database(settings)
+    try:
+        with engine.connect() as connection:
+            return bool(campaigns.due(connection, "local", at))
+    finally:
+        engine.dispose()
 
 
 class StatusFormat(StrEnum):
