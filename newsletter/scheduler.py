@@ -131,6 +131,8 @@ def _send(
     counts = f"{report.sent:,} sent"
     if report.failed or report.deferred:
         counts += f", {report.failed:,} failed, {report.deferred:,} deferred"
+    if report.uncertain:
+        counts += f", {report.uncertain:,} uncertain (may hold two copies)"
     when = f", {_duration(late)} late" if late is not None and late >= timedelta(minutes=1) else ""
     detail = f": {report.problem}" if report.problem and outcome is not Outcome.SENT else ""
     return DueResult(slug, outcome, f"{counts}{when}{detail}", late)
