@@ -103,12 +103,13 @@ def _one(
                 f"or newsletter.yaml); run newsletter schedule {path} again to approve it"
             )
             return _set_aside(provider, campaign, Outcome.NEEDS_APPROVAL, problem, now)
-    return _send(provider, issue, late, stop, progress)
+    return _send(provider, issue, now, late, stop, progress)
 
 
 def _send(
     provider: LocalProvider,
     issue: Issue,
+    now: datetime,
     late: timedelta | None,
     stop: threading.Event | None,
     progress: Progress | None,
@@ -121,7 +122,14 @@ def _send(
     except NewsletterError as exc:
         if provider.campaign_state(slug) is CampaignState.SENT:
             return DueResult(slug, Outcome.HELD, "already sent by another run")
-        return DueResult(slug, Outcome.FAILED, " ".join(str(exc).split()))
+        problem = " ".join(str(exc).split())
+        with provider.engine.begin() as connection:
+            # Still scheduled (refused before the claim): failed, so it is not tried
+            # again every minute; ``schedule`` or ``send`` after the fix.
+            record = campaigns.get(connection, provider.name, slug)
+            if record is not None:
+                campaigns.set_aside(connection, record.id, CampaignState.FAILED, problem, now)
+        return DueResult(slug, Outcome.FAILED, problem)
     outcome = {
         SendStatus.SENT: Outcome.SENT,
         SendStatus.PARTIAL: Outcome.PARTIAL,
@@ -145,6 +153,9 @@ def _set_aside(
     problem: str,
     now: datetime,
 ) -> DueResult:
+    if campaign.state is not CampaignState.SCHEDULED:
+        # A stopped send to resume stays as it is, due, until the file is put right.
+        return DueResult(campaign.slug, outcome, problem)
     state = CampaignState(outcome.value)
     with provider.engine.begin() as connection:
         changed = campaigns.set_aside(connection, campaign.id, state, problem, now)

@@ -366,3 +366,42 @@ def test_an_issue_another_run_is_sending_is_reported_as_held(project_dir, exampl
         (Outcome.HELD, f"held by another run ({holder})")
     ]
     assert exit_code(results) == 0 and outbox(project_dir) == 0
+
+
+def test_a_scheduled_issue_the_send_refuses_is_marked_failed_not_retried(project_dir, example_file):
+    clock = Clock(datetime(2027, 1, 10, tzinfo=UTC))
+    provider = local(project_dir, clock)
+    issue = load_issue(example_file, provider.settings)
+    provider.schedule(issue, SCHEDULED_AT)
+    with provider.engine.begin() as connection:
+        connection.execute(campaigns.campaigns.update().values(content_hash="an earlier send"))
+    clock.now = SCHEDULED_AT
+
+    results = run_due(provider, clock.now)
+
+    assert [r.outcome for r in results] == [Outcome.FAILED] and exit_code(results) == 1
+    assert "changed after its send started" in results[0].message
+    assert provider.campaign_state(issue.slug) is CampaignState.FAILED
+    assert run_due(provider, clock.now) == [] and outbox(project_dir) == 0
+
+
+def test_a_stopped_send_whose_file_broke_stays_due_and_says_so(project_dir, example_file):
+    port = free_port()
+    clock = Clock(datetime(2027, 1, 10, tzinfo=UTC))
+    provider = local(
+        project_dir,
+        clock,
+        smtp_url=f"smtp://127.0.0.1:{port}",
+        smtp_give_up_after=0.3,
+        smtp_retry_delay=0.05,
+    )
+    provider.schedule(load_issue(example_file, provider.settings), SCHEDULED_AT)
+    clock.now = SCHEDULED_AT
+    assert [r.outcome for r in run_due(provider, clock.now)] == [Outcome.STOPPED]
+    example_file.write_text("subject: [unclosed\n")
+
+    results = run_due(provider, clock.now)
+
+    assert [r.outcome for r in results] == [Outcome.NEEDS_APPROVAL] and exit_code(results) == 1
+    assert str(example_file) in results[0].message
+    assert provider.campaign_state("winter-2026") is CampaignState.SENDING
