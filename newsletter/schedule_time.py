@@ -53,4 +53,6 @@ def zone_name(when: datetime) -> str:
     zone = when.tzinfo
     if isinstance(zone, ZoneInfo):
         return zone.key
+    if zone is UTC:
+        return "UTC"
     return when.strftime("%z") or "UTC"

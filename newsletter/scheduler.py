@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from newsletter.campaigns import campaign_path, load_issue
 from newsletter.errors import CampaignBusy, NewsletterError
@@ -21,6 +22,9 @@ from newsletter.models import CampaignState, Issue, SendStatus
 from newsletter.providers.base import Progress
 from newsletter.providers.local import LocalProvider
 from newsletter.store import campaigns
+
+if TYPE_CHECKING:
+    from newsletter.providers.mailchimp import MailchimpProvider
 
 
 class Outcome(StrEnum):
@@ -31,12 +35,14 @@ class Outcome(StrEnum):
     """Stopped short (the relay went away ...); still due, the next run resumes it."""
     HELD = "held"
     """Another run is sending it, or has just sent it."""
+    READ_BACK = "read-back"
+    """A provider that keeps the schedule itself (Mailchimp) moved it on."""
     NEEDS_APPROVAL = "needs-approval"
     MISSED = "missed"
     FAILED = "failed"
 
 
-FINE = frozenset({Outcome.SENT, Outcome.HELD})
+FINE = frozenset({Outcome.SENT, Outcome.HELD, Outcome.READ_BACK})
 
 EXIT_TRY_AGAIN_LATER = 75
 """``EX_TEMPFAIL``: something stopped short and the next run continues it."""
@@ -70,6 +76,19 @@ def run_due(
     with provider.engine.begin() as connection:
         due = campaigns.due(connection, provider.name, now)
     return [_one(provider, campaign, now, stop, progress) for campaign in due]
+
+
+def read_back(provider: MailchimpProvider) -> list[DueResult]:
+    """The state of the campaigns ``provider`` schedules itself, read into the store."""
+    try:
+        moved = provider.read_back()
+    except NewsletterError as exc:
+        problem = f"cannot read the campaigns' state back: {' '.join(str(exc).split())}"
+        return [DueResult(provider.name, Outcome.FAILED, problem)]
+    return [
+        DueResult(slug, Outcome.READ_BACK, f"{provider.name}: {before.value} -> {after.value}")
+        for slug, before, after in moved
+    ]
 
 
 def _one(

@@ -17,6 +17,7 @@ from newsletter.cli.options import ProjectOption, settings_for
 from newsletter.clock import utc_now
 from newsletter.config import Settings
 from newsletter.interrupts import StopSignals, stop_requests
+from newsletter.models import CampaignState
 from newsletter.schedule_time import parse_time
 
 
@@ -44,19 +45,26 @@ def run_due(
     """
     settings = settings_for(project)
     at = parse_time(now, settings.zone, "--now") if now else utc_now()
-    if not _anything_due(settings, at):
-        typer.echo(f"Nothing due at {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC.")
-        return
-    from newsletter.providers.local import LocalProvider
-    from newsletter.scheduler import exit_code
-    from newsletter.scheduler import run_due as run
+    local_due, remote = _anything_due(settings, at)
+    results = []
+    if local_due:
+        from newsletter.providers.local import LocalProvider
+        from newsletter.scheduler import run_due as run
 
-    clock = (lambda: at) if now else utc_now
-    with StopSignals(), stop_requests() as stop, LocalProvider(settings, clock=clock) as provider:
-        results = run(provider, at, stop=stop)
+        clock = (lambda: at) if now else utc_now
+        with StopSignals(), stop_requests() as stop, LocalProvider(settings, clock=clock) as local:
+            results += run(local, at, stop=stop)
+    for name in remote:
+        from newsletter.providers import get_provider
+        from newsletter.scheduler import read_back
+
+        with get_provider(settings, name) as provider:
+            results += read_back(provider)
     if not results:
         typer.echo(f"Nothing due at {at.astimezone(UTC):%Y-%m-%d %H:%M} UTC.")
         return
+    from newsletter.scheduler import exit_code
+
     for result in results:
         typer.echo(f"{result.slug}: {result.outcome.value}: {result.message}")
     code = exit_code(results)
@@ -64,16 +72,25 @@ def run_due(
         raise typer.Exit(code)
 
 
-def _anything_due(settings: Settings, at: datetime) -> bool:
-    """The every-minute case, answered from the store alone: the provider, its delivery
-    engine and the renderer are loaded only when something is due."""
+def _anything_due(settings: Settings, at: datetime) -> tuple[bool, list[str]]:
+    """Whether a local issue is due, and the providers that keep schedules themselves
+    with a campaign scheduled or sending (to read its state back). The every-minute
+    case is answered from the store alone: the providers, the delivery engine and the
+    renderer are loaded only when something is to be done."""
     from newsletter.store import campaigns
     from newsletter.store.database import open_database
 
     engine = open_database(settings)
     try:
         with engine.connect() as connection:
-            return bool(campaigns.due(connection, "local", at))
+            local = bool(campaigns.due(connection, "local", at))
+            moving = (CampaignState.SCHEDULED, CampaignState.SENDING)
+            remote = {
+                name
+                for name, campaign in campaigns.every(connection)
+                if name != "local" and campaign.state in moving
+            }
+        return local, sorted(remote)
     finally:
         engine.dispose()
 

@@ -249,6 +249,19 @@ def due(connection: Connection, provider: str, now: datetime) -> list[Campaign]:
     return [campaign for campaign in found if campaign is not None]
 
 
+def in_progress(connection: Connection, provider: str) -> list[Campaign]:
+    """A remote provider's campaigns that are scheduled or sending: what it may have
+    moved on since (Mailchimp sends them itself)."""
+    rows = connection.execute(
+        select(campaigns.c.slug).where(
+            campaigns.c.provider == provider,
+            campaigns.c.state.in_((CampaignState.SCHEDULED.value, CampaignState.SENDING.value)),
+        )
+    ).all()
+    found = [get(connection, provider, row.slug) for row in rows]
+    return [campaign for campaign in found if campaign is not None]
+
+
 def every(connection: Connection) -> list[tuple[str, Campaign]]:
     """Every campaign row, with its provider's name."""
     rows = connection.execute(select(campaigns.c.provider, campaigns.c.slug)).all()
@@ -321,6 +334,14 @@ class ProviderCampaigns:
             migrate(self.engine)
             self._ready = True
 
+    def in_progress(self) -> list[Campaign]:
+        try:
+            self._ensure_tables()
+            with self.engine.connect() as connection:
+                return in_progress(connection, self.provider)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the campaign store: {type(exc).__name__}") from None
+
     def get(self, slug: str) -> Campaign | None:
         try:
             self._ensure_tables()
@@ -338,8 +359,10 @@ class ProviderCampaigns:
         subject: str = "",
         content_hash: str | None = None,
         scheduled_at: datetime | None = None,
+        schedule: Schedule | None = None,
     ) -> None:
-        """Insert or update the slug's row in one transaction."""
+        """Insert or update the slug's row in one transaction; ``schedule`` records who
+        scheduled it, in which zone, and what was approved."""
         now = self.clock()
         values: dict[str, object] = {
             "remote_id": remote_id,
@@ -347,6 +370,10 @@ class ProviderCampaigns:
             "updated_at": now,
             "scheduled_at": scheduled_at,
         }
+        if schedule is not None:
+            values["scheduled_zone"] = schedule.zone
+            values["scheduled_by"] = schedule.by
+            values["approved_hash"] = schedule.approved_hash
         if subject:
             values["subject"] = subject
         if content_hash is not None:
