@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from contextvars import ContextVar
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -168,6 +169,11 @@ class Settings(BaseSettings):
         default=50,
         ge=1,
         description="a send stops after this many recipients in a row did not get the message",
+    )
+    max_lateness: timedelta = Field(
+        default=timedelta(hours=24),
+        gt=timedelta(0),
+        description="run-due does not send a scheduled issue later than this (marks it missed)",
     )
     dkim_selector: DnsName | None = None
     dkim_domain: DnsName | None = None

@@ -58,6 +58,14 @@ class ProviderError(NewsletterError):
     pass
 
 
+class CampaignBusy(ProviderError):
+    """Another process holds the campaign (it is sending it right now)."""
+
+    def __init__(self, message: str, owner: str) -> None:
+        super().__init__(message)
+        self.owner = owner
+
+
 class UnsupportedFeature(ProviderError):
     """The chosen provider cannot do this; nothing was silently dropped."""
 

@@ -222,6 +222,10 @@ class Subscriber(_Model):
 class CampaignState(StrEnum):
     DRAFT = "draft"
     SCHEDULED = "scheduled"
+    NEEDS_APPROVAL = "needs-approval"
+    """Scheduled, but the issue changed since: ``schedule`` again approves the new content."""
+    MISSED = "missed"
+    """Scheduled, but ``run-due`` found it more than ``max_lateness`` late and did not send."""
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"

@@ -50,7 +50,8 @@ def test_first_schema_upgrades_without_losing_rows(project_dir):
     with engine.connect() as connection:
         assert migrations.schema_version(connection) == migrations.LATEST >= 2
         columns = {c["name"] for c in inspect(connection).get_columns("campaigns")}
-        assert {"owner", "heartbeat_at"} <= columns
+        assert {"owner", "heartbeat_at", "last_problem"} <= columns
+        assert {"scheduled_zone", "scheduled_by", "approved_hash"} <= columns
         assert connection.execute(text("SELECT COUNT(*) FROM deliveries")).scalar_one() == 1
         assert connection.execute(text("SELECT COUNT(*) FROM consent_log")).scalar_one() == 1
         assert connection.execute(text("SELECT owner FROM campaigns")).scalar_one() is None

@@ -4,7 +4,6 @@ chosen provider; one that cannot do it says so."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -14,9 +13,9 @@ from newsletter.campaigns import load_issue
 from newsletter.cli.app import app
 from newsletter.cli.audience import audience_app
 from newsletter.cli.options import ProjectOption, ProviderOption, settings_for
-from newsletter.config import Settings
 from newsletter.errors import ConfigError
 from newsletter.providers import get_provider
+from newsletter.schedule_time import parse_time
 
 FileArgument = Annotated[Path, typer.Argument(help="The campaign file.")]
 
@@ -37,39 +36,37 @@ def push(
     typer.echo(f"{verb} the Mailchimp draft for '{issue.slug}' (campaign {result.remote_id}).")
 
 
-def _parse_time(text: str, settings: Settings) -> datetime:
-    try:
-        when = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
-    except ValueError:
-        raise ConfigError(
-            f"--at '{text}' is not a time; write it as 2027-01-14T09:00 (project time zone) "
-            "or 2027-01-14T09:00Z (UTC)"
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=settings.zone)
-
-
 @app.command()
 def schedule(
     file: FileArgument,
     at: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--at",
-            help="When to send: 2027-01-14T09:00 in the project's time zone, or with Z for "
-            "UTC. Mailchimp takes quarter hours only.",
+            help="When to send: 2027-01-14T09:00 in the project's time zone, or with an "
+            "offset or Z for UTC; default: the issue's send_at. Mailchimp takes quarter "
+            "hours only.",
         ),
-    ],
+    ] = None,
     project: ProjectOption = None,
     provider: ProviderOption = None,
 ) -> None:
-    """Push the issue and schedule it with the provider.
+    """Schedule the issue: Mailchimp keeps the schedule itself; with the local provider
+    `newsletter run-due` sends it when its time has come. What is scheduled now is what
+    is sent: if the issue changes, schedule it again.
 
     Example: newsletter schedule campaigns/winter-2026.yaml --at 2027-01-14T09:15
     """
     settings = settings_for(project)
     issue = load_issue(file, settings)
+    if at is not None:
+        when = parse_time(at, settings.zone)
+    elif issue.send_at is not None:
+        when = issue.send_at
+    else:
+        raise ConfigError(f"{file}: give --at, or send_at: in the issue file")
     with get_provider(settings, provider) as chosen:
-        report = chosen.schedule(issue, _parse_time(at, settings))
+        report = chosen.schedule(issue, when)
     typer.echo(report.message or f"Scheduled '{issue.slug}'.")
 
 

@@ -12,6 +12,7 @@ raises ``UnsupportedFeature``; nothing is silently dropped.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -27,13 +28,16 @@ from newsletter.errors import ProviderError, UnsupportedFeature
 from newsletter.models import CampaignState, Issue, SendReport, Subscriber, SubscriberStatus
 from newsletter.render.compile import CompiledIssue, compile_issue
 from newsletter.render.merge import MergeTags
+from newsletter.schedule_time import exact_instant
 
 
 class Capability(StrEnum):
     TEST_SEND = "test-send"
     SEND = "send"
     SCHEDULE = "schedule"
-    """The provider keeps the schedule itself (Mailchimp); otherwise ``run-due`` sends."""
+    """The provider keeps the schedule itself (Mailchimp)."""
+    RUN_DUE = "run-due"
+    """The schedule is kept in our store and ``newsletter run-due`` sends what is due."""
     DRAFTS = "drafts"
     """Keeps a draft campaign that ``push`` creates and updates (Mailchimp)."""
     RETRY_DEFERRED = "retry-deferred"
@@ -200,6 +204,24 @@ class Provider(ABC):
         checks.gate(compiled)
         return compiled
 
+    def approval_hash(self, issue: Issue, compiled: CompiledIssue) -> str:
+        """What ``schedule`` approves and ``run-due`` compares: everything a recipient
+        sees (the compiled issue: the file, its templates, the settings that reach the
+        body), the header values from newsletter.yaml, and who receives it (the topics)."""
+        s = self.settings
+        digest = hashlib.sha256()
+        for part in (
+            compiled.content_hash,
+            s.sender.model_dump_json(),
+            s.audience.model_dump_json(),
+            str(s.public_url),
+            s.greeting.model_dump_json() if s.greeting else "",
+            ",".join(sorted(issue.topics)),
+        ):
+            digest.update(part.encode("utf-8"))
+            digest.update(b"\0")
+        return digest.hexdigest()
+
     def close(self) -> None:  # noqa: B027 - providers without resources have nothing to close
         """Release connections and files."""
 
@@ -253,14 +275,19 @@ class Provider(ABC):
         return self._push(issue, self.checked(issue))
 
     def schedule(self, issue: Issue, when: datetime) -> SendReport:
-        self.require(Capability.SCHEDULE, "schedule a campaign itself")
+        """Approve the issue as it is now and have it sent at ``when``: by the provider
+        itself (``SCHEDULE``) or by ``run-due`` (``RUN_DUE``)."""
+        if Capability.SCHEDULE not in self.capabilities:
+            self.require(Capability.RUN_DUE, "schedule a campaign")
+        when = exact_instant(when)
         if when <= self.clock():
             raise ProviderError(f"{when:%Y-%m-%d %H:%M %Z} is in the past")
         return self._schedule(issue, self.checked(issue), when)
 
     def unschedule(self, issue: Issue) -> None:
-        self.require(Capability.SCHEDULE, "unschedule a campaign")
-        raise NotImplementedError
+        if Capability.SCHEDULE not in self.capabilities:
+            self.require(Capability.RUN_DUE, "unschedule a campaign")
+        self._unschedule(issue)
 
     def report(self, issue: Issue) -> CampaignReport:
         self.require(Capability.REPORTS, "report on a campaign")
@@ -296,6 +323,9 @@ class Provider(ABC):
         raise NotImplementedError
 
     def _schedule(self, issue: Issue, compiled: CompiledIssue, when: datetime) -> SendReport:
+        raise NotImplementedError
+
+    def _unschedule(self, issue: Issue) -> None:
         raise NotImplementedError
 
     # Audience: the shared flow

@@ -7,9 +7,10 @@ Works with no account and no server: SQLite by default, and without
 from __future__ import annotations
 
 import csv
+import getpass
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine
@@ -29,7 +30,7 @@ from newsletter.delivery.message import MessageTemplate, message_id, unsubscribe
 from newsletter.delivery.outcome import Released, end_state, next_steps, report_status
 from newsletter.delivery.smtp import SmtpServer
 from newsletter.delivery.transport import Transport
-from newsletter.errors import DeliveryError, ProviderError
+from newsletter.errors import CampaignBusy, DeliveryError, ProviderError
 from newsletter.links import LinkBuilder
 from newsletter.models import (
     CampaignState,
@@ -50,6 +51,7 @@ from newsletter.providers.base import (
 )
 from newsletter.render.compile import CompiledIssue
 from newsletter.render.merge import LOCAL_TAGS, Recipient
+from newsletter.schedule_time import zone_name
 from newsletter.store import campaigns, deliveries
 from newsletter.store import subscribers as store
 from newsletter.store import topics as topics_store
@@ -67,6 +69,7 @@ class LocalProvider(Provider):
             Capability.TEST_SEND,
             Capability.SEND,
             Capability.RETRY_DEFERRED,
+            Capability.RUN_DUE,
             Capability.AUDIENCE,
             Capability.TOPICS,
             Capability.PREFERENCES,
@@ -116,6 +119,43 @@ class LocalProvider(Provider):
             if campaign.state is CampaignState.SENT:
                 return True
             return deliveries.counts(connection, campaign.id).get(DeliveryStatus.SENT, 0) > 0
+
+    # Schedules, kept in the store; ``newsletter run-due`` sends what is due
+
+    def _schedule(self, issue: Issue, compiled: CompiledIssue, when: datetime) -> SendReport:
+        now = self.clock()
+        approved = self.approval_hash(issue, compiled)
+        plan = campaigns.Schedule(when, zone_name(when), getpass.getuser(), approved)
+        slug = issue.slug
+        with self.engine.begin() as connection:
+            campaign = campaigns.get_or_create(connection, self.name, slug, issue.subject, now)
+            if not campaigns.set_schedule(connection, campaign.id, plan, now):
+                raise ProviderError(
+                    f"'{issue.slug}' cannot be scheduled: it is {campaign.state.value}"
+                )
+        local = when.astimezone(self.settings.zone)
+        return SendReport(
+            status=SendStatus.SCHEDULED,
+            campaign=issue.slug,
+            provider=self.name,
+            state=CampaignState.SCHEDULED,
+            message=(
+                f"Scheduled '{issue.slug}' for {local:%Y-%m-%d %H:%M %Z} "
+                f"({when.astimezone(UTC):%Y-%m-%d %H:%M} UTC); newsletter run-due sends it "
+                "then, as it is now"
+            ),
+            raw={"scheduled_at": when.astimezone(UTC).isoformat(), "by": plan.by},
+        )
+
+    def _unschedule(self, issue: Issue) -> None:
+        with self.engine.begin() as connection:
+            campaign = campaigns.get(connection, self.name, issue.slug)
+            if campaign is None or campaign.state is CampaignState.DRAFT:
+                return
+            if not campaigns.clear_schedule(connection, campaign.id, self.clock()):
+                raise ProviderError(
+                    f"'{issue.slug}' cannot be unscheduled: it is {campaign.state.value}"
+                )
 
     # Delivery set-up
 
@@ -290,9 +330,9 @@ class LocalProvider(Provider):
         if not campaigns.claim_for_sending(
             connection, campaign, owner, content_hash, now, again=request.retry_failed
         ):
-            raise ProviderError(
-                f"'{issue.slug}' is being sent right now by {campaign.owner or 'another process'}"
-            )
+            holder = campaigns.get(connection, self.name, issue.slug)
+            owner_now = (holder.owner if holder else None) or "another process"
+            raise CampaignBusy(f"'{issue.slug}' is being sent right now by {owner_now}", owner_now)
         return campaign
 
     def _release(

@@ -22,7 +22,25 @@ from newsletter.store.tables import campaigns, deliveries
 STALE_AFTER = timedelta(minutes=2)
 """A send on another machine that has not reported for this long is taken to have died."""
 
-CLAIMABLE = (CampaignState.DRAFT.value, CampaignState.SCHEDULED.value, CampaignState.FAILED.value)
+CLAIMABLE = tuple(
+    state.value
+    for state in (
+        CampaignState.DRAFT,
+        CampaignState.SCHEDULED,
+        CampaignState.NEEDS_APPROVAL,
+        CampaignState.MISSED,
+        CampaignState.FAILED,
+    )
+)
+
+SCHEDULABLE = (*CLAIMABLE,)
+"""States ``schedule`` may (re)schedule from: anything not being sent, sent or cancelled."""
+
+UNSCHEDULABLE = (
+    CampaignState.SCHEDULED.value,
+    CampaignState.NEEDS_APPROVAL.value,
+    CampaignState.MISSED.value,
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +55,15 @@ class Campaign:
     remote_id: str | None = None
     """The provider's own id for the campaign (Mailchimp's), where it keeps one."""
     scheduled_at: datetime | None = None
+    scheduled_zone: str | None = None
+    scheduled_by: str | None = None
+    approved_hash: str | None = None
+    """The issue's content hash when it was scheduled: what ``run-due`` may send."""
+
+    @property
+    def scheduled_utc(self) -> datetime | None:
+        at = self.scheduled_at
+        return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
 def this_process() -> str:
@@ -59,6 +86,9 @@ def get(connection: Connection, provider: str, slug: str) -> Campaign | None:
         row.last_problem,
         row.remote_id,
         row.scheduled_at,
+        row.scheduled_zone,
+        row.scheduled_by,
+        row.approved_hash,
     )
 
 
@@ -144,6 +174,101 @@ def claim_for_sending(
     return result.rowcount == 1
 
 
+@dataclass(frozen=True)
+class Schedule:
+    at: datetime
+    """Aware; stored as UTC."""
+    zone: str
+    by: str
+    approved_hash: str
+
+
+def set_schedule(connection: Connection, campaign_id: int, plan: Schedule, now: datetime) -> bool:
+    """Schedulable -> scheduled at ``plan.at`` with what was approved; one UPDATE."""
+    result = connection.execute(
+        update(campaigns)
+        .where(campaigns.c.id == campaign_id, campaigns.c.state.in_(SCHEDULABLE))
+        .values(
+            state=CampaignState.SCHEDULED.value,
+            scheduled_at=plan.at.astimezone(UTC),
+            scheduled_zone=plan.zone,
+            scheduled_by=plan.by,
+            approved_hash=plan.approved_hash,
+            last_problem=None,
+            updated_at=now,
+        )
+    )
+    return result.rowcount == 1
+
+
+def clear_schedule(connection: Connection, campaign_id: int, now: datetime) -> bool:
+    """Scheduled, needing approval or missed -> draft; one UPDATE."""
+    result = connection.execute(
+        update(campaigns)
+        .where(campaigns.c.id == campaign_id, campaigns.c.state.in_(UNSCHEDULABLE))
+        .values(state=CampaignState.DRAFT.value, scheduled_at=None, updated_at=now)
+    )
+    return result.rowcount == 1
+
+
+def set_aside(
+    connection: Connection, campaign_id: int, state: CampaignState, problem: str, now: datetime
+) -> bool:
+    """Scheduled -> needs approval or missed, with why; one UPDATE, so a run that lost
+    the race to another changes nothing."""
+    result = connection.execute(
+        update(campaigns)
+        .where(campaigns.c.id == campaign_id, campaigns.c.state == CampaignState.SCHEDULED.value)
+        .values(state=state.value, last_problem=problem, updated_at=now)
+    )
+    return result.rowcount == 1
+
+
+def due(connection: Connection, provider: str, now: datetime) -> list[Campaign]:
+    """Scheduled campaigns whose time has come, and scheduled ones ``sending``: being
+    sent by another run, or left by a run that stopped or died, oldest first. A send
+    started by hand (never scheduled) is left to the person who started it."""
+    rows = connection.execute(
+        select(campaigns.c.slug)
+        .where(
+            campaigns.c.provider == provider,
+            or_(
+                and_(
+                    campaigns.c.state == CampaignState.SCHEDULED.value,
+                    campaigns.c.scheduled_at <= now.astimezone(UTC),
+                ),
+                and_(
+                    campaigns.c.state == CampaignState.SENDING.value,
+                    campaigns.c.approved_hash.is_not(None),
+                ),
+            ),
+        )
+        .order_by(campaigns.c.scheduled_at, campaigns.c.id)
+    ).all()
+    found = [get(connection, provider, row.slug) for row in rows]
+    return [campaign for campaign in found if campaign is not None]
+
+
+def in_progress(connection: Connection, provider: str) -> list[Campaign]:
+    """A remote provider's campaigns that are scheduled or sending: what it may have
+    moved on since (Mailchimp sends them itself)."""
+    rows = connection.execute(
+        select(campaigns.c.slug).where(
+            campaigns.c.provider == provider,
+            campaigns.c.state.in_((CampaignState.SCHEDULED.value, CampaignState.SENDING.value)),
+        )
+    ).all()
+    found = [get(connection, provider, row.slug) for row in rows]
+    return [campaign for campaign in found if campaign is not None]
+
+
+def every(connection: Connection) -> list[tuple[str, Campaign]]:
+    """Every campaign row, with its provider's name."""
+    rows = connection.execute(select(campaigns.c.provider, campaigns.c.slug)).all()
+    found = [(row.provider, get(connection, row.provider, row.slug)) for row in rows]
+    return [(provider, campaign) for provider, campaign in found if campaign is not None]
+
+
 def heartbeat(connection: Connection, campaign_id: int, owner: str, now: datetime) -> None:
     connection.execute(
         update(campaigns)
@@ -209,6 +334,14 @@ class ProviderCampaigns:
             migrate(self.engine)
             self._ready = True
 
+    def in_progress(self) -> list[Campaign]:
+        try:
+            self._ensure_tables()
+            with self.engine.connect() as connection:
+                return in_progress(connection, self.provider)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read the campaign store: {type(exc).__name__}") from None
+
     def get(self, slug: str) -> Campaign | None:
         try:
             self._ensure_tables()
@@ -226,8 +359,10 @@ class ProviderCampaigns:
         subject: str = "",
         content_hash: str | None = None,
         scheduled_at: datetime | None = None,
+        schedule: Schedule | None = None,
     ) -> None:
-        """Insert or update the slug's row in one transaction."""
+        """Insert or update the slug's row in one transaction; ``schedule`` records who
+        scheduled it, in which zone, and what was approved."""
         now = self.clock()
         values: dict[str, object] = {
             "remote_id": remote_id,
@@ -235,6 +370,10 @@ class ProviderCampaigns:
             "updated_at": now,
             "scheduled_at": scheduled_at,
         }
+        if schedule is not None:
+            values["scheduled_zone"] = schedule.zone
+            values["scheduled_by"] = schedule.by
+            values["approved_hash"] = schedule.approved_hash
         if subject:
             values["subject"] = subject
         if content_hash is not None:

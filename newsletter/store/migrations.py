@@ -68,6 +68,12 @@ UPGRADES: dict[int, Sequence[str]] = {
         " WHERE status = 'failed' AND error LIKE 'gave up after %'",
         "ALTER TABLE campaigns ADD COLUMN last_problem TEXT",
     ),
+    4: (
+        # Local schedules: the zone the time was given in, who scheduled, what was approved.
+        "ALTER TABLE campaigns ADD COLUMN scheduled_zone VARCHAR(64)",
+        "ALTER TABLE campaigns ADD COLUMN scheduled_by VARCHAR(128)",
+        "ALTER TABLE campaigns ADD COLUMN approved_hash VARCHAR(64)",
+    ),
 }
 """Version N: the statements that upgrade version N-1 to N."""
 

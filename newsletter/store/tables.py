@@ -81,6 +81,9 @@ campaigns = Table(
     Column("owner", String(128), nullable=True, comment="host:pid of the process sending it"),
     Column("heartbeat_at", DateTime(timezone=True), nullable=True),
     Column("last_problem", Text, nullable=True, comment="why the last send stopped short"),
+    Column("scheduled_zone", String(64), nullable=True, comment="the zone the time was given in"),
+    Column("scheduled_by", String(128), nullable=True, comment="the OS user who scheduled it"),
+    Column("approved_hash", String(64), nullable=True, comment="content hash when scheduled"),
     UniqueConstraint("provider", "slug"),
 )
 

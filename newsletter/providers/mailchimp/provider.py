@@ -4,6 +4,7 @@ store keeps which remote campaign belongs to which issue."""
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,8 +44,20 @@ from newsletter.providers.mailchimp.settings import MailchimpSettings
 from newsletter.providers.mailchimp.tags import MAILCHIMP_TAGS
 from newsletter.providers.mailchimp.topics import PAGE_SIZE, InterestGroups
 from newsletter.render.compile import CompiledIssue
-from newsletter.store.campaigns import ProviderCampaigns
+from newsletter.schedule_time import zone_name
+from newsletter.store.campaigns import ProviderCampaigns, Schedule
 from newsletter.store.database import engine_from_settings
+
+READ_BACK = {
+    RemoteStatus.SAVE: CampaignState.DRAFT,
+    RemoteStatus.PAUSED: CampaignState.DRAFT,
+    RemoteStatus.SCHEDULE: CampaignState.SCHEDULED,
+    RemoteStatus.SENDING: CampaignState.SENDING,
+    RemoteStatus.SENT: CampaignState.SENT,
+    RemoteStatus.CANCELING: CampaignState.CANCELLED,
+    RemoteStatus.CANCELED: CampaignState.CANCELLED,
+}
+"""Mailchimp's status as our campaign state; the others (archived, gone) leave it."""
 
 APPLE_MAIL_NOTE = (
     "Opens are inflated: Apple Mail Privacy Protection loads every message's images, so "
@@ -376,6 +389,9 @@ class MailchimpProvider(Provider):
             state=CampaignState.SCHEDULED,
             content_hash=record.content_hash if record else None,
             scheduled_at=at,
+            schedule=Schedule(
+                at, zone_name(when), getpass.getuser(), self.approval_hash(issue, compiled)
+            ),
         )
         return SendReport(
             status=SendStatus.SCHEDULED,
@@ -399,6 +415,25 @@ class MailchimpProvider(Provider):
             remote_id = remote.id
         self._act(remote_id, "unschedule", None, accepted=payloads.DRAFT)
         self.records.save(issue.slug, remote_id=remote_id, state=CampaignState.DRAFT)
+
+    def read_back(self) -> list[tuple[str, CampaignState, CampaignState]]:
+        """Each scheduled or sending campaign's state as Mailchimp reports it now, kept
+        in the store: (slug, before, after) for those that moved on."""
+        moved = []
+        for record in self.records.in_progress():
+            remote = self._campaign(record.remote_id) if record.remote_id else None
+            state = READ_BACK.get(remote.status) if remote is not None else None
+            if state is None or state is record.state:
+                continue
+            assert record.remote_id is not None
+            self.records.save(
+                record.slug,
+                remote_id=record.remote_id,
+                state=state,
+                scheduled_at=record.scheduled_utc,
+            )
+            moved.append((record.slug, record.state, state))
+        return moved
 
     def report(self, issue: Issue) -> CampaignReport:
         remote = self.locate(issue)

@@ -1,0 +1,41 @@
+"""The units in deploy/ are valid systemd units (where ``systemd-analyze`` is installed),
+harden the job as the README says, and run ``run-due`` every minute."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+DEPLOY = REPO / "deploy"
+
+
+def test_the_service_is_hardened_and_the_timer_runs_every_minute():
+    service = (DEPLOY / "newsletter-run-due.service").read_text()
+    timer = (DEPLOY / "newsletter-run-due.timer").read_text()
+    for line in ("NoNewPrivileges=true", "ProtectSystem=strict", "Type=oneshot"):
+        assert line in service.splitlines()
+    assert "newsletter run-due" in service and "ReadWritePaths=" in service
+    assert {"OnCalendar=*-*-* *:*:00", "Persistent=true"} <= set(timer.splitlines())
+    assert "newsletter run-due" in (DEPLOY / "crontab").read_text()
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
+def test_systemd_analyze_verify_accepts_the_units(tmp_path: Path):
+    for name in ("newsletter-run-due.service", "newsletter-run-due.timer"):
+        text = (DEPLOY / name).read_text()
+        # The paths and user of a real installation do not exist here.
+        text = text.replace("/srv/newsletter/.venv/bin/newsletter", shutil.which("true") or "")
+        text = text.replace("User=newsletter", "User=root").replace("Group=newsletter", "")
+        (tmp_path / name).write_text(text)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", *(str(p) for p in sorted(tmp_path.iterdir()))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "newsletter-run-due" not in result.stderr, result.stderr
