@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond Python packages: Debian's Chromium for the browser
-# checks, and the Node tools pinned in package.json (the Mailchimp contract mock and the
-# reference MJML compiler). Safe to run again: it only installs what is missing.
+# checks, systemd-analyze for the deploy/ units, and the Node tools pinned in
+# package.json (the Mailchimp contract mock and the reference MJML compiler). Safe to run
+# again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,16 @@ if ! command -v chromium >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
     echo "Chromium is missing and cannot be installed here: browser tests will skip." >&2
+  fi
+fi
+
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing systemd (Debian package) to check the deploy/ units..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
+  else
+    echo "systemd-analyze is missing and cannot be installed here: the unit check will skip." >&2
   fi
 fi
 

@@ -3,6 +3,7 @@ harden the job as the README says, and run ``run-due`` every minute."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -23,8 +24,11 @@ def test_the_service_is_hardened_and_the_timer_runs_every_minute():
     assert "newsletter run-due" in (DEPLOY / "crontab").read_text()
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
 def test_systemd_analyze_verify_accepts_the_units(tmp_path: Path):
+    if shutil.which("systemd-analyze") is None:
+        if os.environ.get("CI"):
+            pytest.fail("systemd-analyze is missing: scripts/test-setup.sh installs systemd")
+        pytest.skip("no systemd-analyze (Debian package systemd)")
     for name in ("newsletter-run-due.service", "newsletter-run-due.timer"):
         text = (DEPLOY / name).read_text()
         # The paths and user of a real installation do not exist here.
