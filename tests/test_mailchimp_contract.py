@@ -221,9 +221,19 @@ def test_cli_commands_against_the_mock(project_dir, monkeypatch, prism_url):
     assert refused.exit_code == 1
     assert "quarter hour" in refused.output and len(refused.output.strip().splitlines()) == 1
     at = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:30Z")
-    for command in (["schedule", str(campaign), "--at", at], ["unschedule", str(campaign)]):
+    for command in (
+        ["schedule", str(campaign), "--at", at],
+        ["run-due"],  # reads the scheduled campaign's state back through the API
+        ["status", str(campaign), "--format", "json"],
+        ["unschedule", str(campaign)],
+    ):
         result = runner.invoke(app, command)
         assert result.exit_code == 0, f"{command}: {result.output}"
+        assert "Traceback" not in result.output
+        if command[0] == "run-due":  # the mock answers with its example status, a draft
+            assert "winter-2026: read-back: mailchimp: scheduled -> " in result.output
+        if command[0] == "status":
+            assert json.loads(result.output)[0]["slug"] == "winter-2026"
 
 
 def test_a_request_the_description_refuses_shows_the_violations(settings, monkeypatch, prism_url):
