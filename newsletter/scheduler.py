@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from newsletter.approval import changed_files
 from newsletter.campaigns import campaign_path, load_issue
 from newsletter.errors import CampaignBusy, NewsletterError
 from newsletter.models import CampaignState, Issue, SendStatus
@@ -117,9 +118,11 @@ def _one(
             )
             return _set_aside(provider, campaign, Outcome.MISSED, problem, now)
         if approved != campaign.approved_hash:
+            changed = changed_files(campaign.approved_files, provider.settings, campaign.slug)
+            where = ", ".join(changed) or "settings from the environment or .env"
             problem = (
-                f"what {path} sends changed after it was scheduled (the file, a template "
-                f"or newsletter.yaml); run newsletter schedule {path} again to approve it"
+                f"what {path} sends changed after it was scheduled ({where}); "
+                f"run newsletter schedule {path} again to approve it"
             )
             return _set_aside(provider, campaign, Outcome.NEEDS_APPROVAL, problem, now)
     return _send(provider, issue, now, late, stop, progress)

@@ -29,6 +29,7 @@ from newsletter.models import CampaignState
 from newsletter.providers.base import MemberInput
 from newsletter.providers.local import LocalProvider
 from newsletter.providers.memory import MemoryProvider
+from newsletter.render.templating import forget_templates
 from newsletter.schedule_time import parse_time
 from newsletter.scheduler import Outcome, exit_code, run_due
 from newsletter.status import issue_statuses
@@ -163,6 +164,7 @@ def test_a_file_changed_after_scheduling_is_not_sent_until_scheduled_again(
 
     assert [r.outcome for r in results] == [Outcome.NEEDS_APPROVAL]
     assert str(example_file) in results[0].message and exit_code(results) == 1
+    assert "after it was scheduled (campaigns/winter-2026.yaml);" in results[0].message
     assert outbox(project_dir) == 0
     issue = load_issue(example_file, provider.settings)
     assert provider.campaign_state(issue.slug) is CampaignState.NEEDS_APPROVAL
@@ -185,7 +187,23 @@ def test_a_changed_sender_in_the_project_file_needs_approval_too(project_dir, ex
         project_dir, clock, sender={"from_name": "Someone Else", "from_email": "news@example.org"}
     )
     clock.now = SCHEDULED_AT
-    assert [r.outcome for r in run_due(changed, clock.now)] == [Outcome.NEEDS_APPROVAL]
+    results = run_due(changed, clock.now)
+    assert [r.outcome for r in results] == [Outcome.NEEDS_APPROVAL]
+    assert "(settings from the environment or .env)" in results[0].message  # not a file
+    assert outbox(project_dir) == 0
+
+
+def test_a_changed_template_is_named_when_approval_is_needed(project_dir, example_file):
+    clock = Clock(datetime(2027, 1, 10, tzinfo=UTC))
+    provider = local(project_dir, clock)
+    provider.schedule(load_issue(example_file, provider.settings), SCHEDULED_AT)
+    footer = project_dir / "templates" / "footer.mjml.j2"
+    footer.write_text(footer.read_text().replace("Why did I get this?", "Why this email?"))
+    forget_templates()  # as a new run-due process would read them
+    clock.now = SCHEDULED_AT
+    results = run_due(provider, clock.now)
+    assert [r.outcome for r in results] == [Outcome.NEEDS_APPROVAL]
+    assert "(templates/footer.mjml.j2);" in results[0].message
     assert outbox(project_dir) == 0
 
 

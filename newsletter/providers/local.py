@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
+from newsletter.approval import file_hashes
 from newsletter.clock import Clock, utc_now
 from newsletter.config import Settings
 from newsletter.delivery.dkim import DkimSigner
@@ -125,7 +126,8 @@ class LocalProvider(Provider):
     def _schedule(self, issue: Issue, compiled: CompiledIssue, when: datetime) -> SendReport:
         now = self.clock()
         approved = self.approval_hash(issue, compiled)
-        plan = campaigns.Schedule(when, zone_name(when), getpass.getuser(), approved)
+        files = file_hashes(self.settings, issue.slug)
+        plan = campaigns.Schedule(when, zone_name(when), getpass.getuser(), approved, files)
         slug = issue.slug
         with self.engine.begin() as connection:
             campaign = campaigns.get_or_create(connection, self.name, slug, issue.subject, now)

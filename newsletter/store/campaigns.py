@@ -59,6 +59,8 @@ class Campaign:
     scheduled_by: str | None = None
     approved_hash: str | None = None
     """The issue's content hash when it was scheduled: what ``run-due`` may send."""
+    approved_files: str | None = None
+    """The sources behind it and their hashes then, as JSON (see ``approval``)."""
 
     @property
     def scheduled_utc(self) -> datetime | None:
@@ -89,6 +91,7 @@ def get(connection: Connection, provider: str, slug: str) -> Campaign | None:
         row.scheduled_zone,
         row.scheduled_by,
         row.approved_hash,
+        row.approved_files,
     )
 
 
@@ -181,6 +184,8 @@ class Schedule:
     zone: str
     by: str
     approved_hash: str
+    approved_files: str = ""
+    """The sources behind the email and their hashes, as JSON (see ``approval``)."""
 
 
 def set_schedule(connection: Connection, campaign_id: int, plan: Schedule, now: datetime) -> bool:
@@ -194,6 +199,7 @@ def set_schedule(connection: Connection, campaign_id: int, plan: Schedule, now: 
             scheduled_zone=plan.zone,
             scheduled_by=plan.by,
             approved_hash=plan.approved_hash,
+            approved_files=plan.approved_files or None,
             last_problem=None,
             updated_at=now,
         )
@@ -374,6 +380,7 @@ class ProviderCampaigns:
             values["scheduled_zone"] = schedule.zone
             values["scheduled_by"] = schedule.by
             values["approved_hash"] = schedule.approved_hash
+            values["approved_files"] = schedule.approved_files or None
         if subject:
             values["subject"] = subject
         if content_hash is not None:

@@ -73,6 +73,7 @@ UPGRADES: dict[int, Sequence[str]] = {
         "ALTER TABLE campaigns ADD COLUMN scheduled_zone VARCHAR(64)",
         "ALTER TABLE campaigns ADD COLUMN scheduled_by VARCHAR(128)",
         "ALTER TABLE campaigns ADD COLUMN approved_hash VARCHAR(64)",
+        "ALTER TABLE campaigns ADD COLUMN approved_files TEXT",
     ),
 }
 """Version N: the statements that upgrade version N-1 to N."""

@@ -84,6 +84,7 @@ campaigns = Table(
     Column("scheduled_zone", String(64), nullable=True, comment="the zone the time was given in"),
     Column("scheduled_by", String(128), nullable=True, comment="the OS user who scheduled it"),
     Column("approved_hash", String(64), nullable=True, comment="content hash when scheduled"),
+    Column("approved_files", Text, nullable=True, comment="source file hashes when scheduled"),
     UniqueConstraint("provider", "slug"),
 )
 

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
+from newsletter.approval import file_hashes
 from newsletter.clock import Clock, utc_now
 from newsletter.config import Settings
 from newsletter.errors import ProviderAPIError, ProviderError, UnsupportedFeature
@@ -390,7 +391,11 @@ class MailchimpProvider(Provider):
             content_hash=record.content_hash if record else None,
             scheduled_at=at,
             schedule=Schedule(
-                at, zone_name(when), getpass.getuser(), self.approval_hash(issue, compiled)
+                at,
+                zone_name(when),
+                getpass.getuser(),
+                self.approval_hash(issue, compiled),
+                file_hashes(self.settings, issue.slug),
             ),
         )
         return SendReport(
