@@ -34,7 +34,9 @@ from newsletter.schedule_time import parse_time
 from newsletter.scheduler import Outcome, exit_code, run_due
 from newsletter.status import issue_statuses
 from newsletter.store import campaigns
+from newsletter.store import campaigns as store_campaigns
 from newsletter.store.database import open_database
+from newsletter.store.idle import nothing_to_do
 
 PEOPLE = [f"p{n}@example.org" for n in range(5)]
 LONDON = ZoneInfo("Europe/London")
@@ -423,3 +425,27 @@ def test_a_stopped_send_whose_file_broke_stays_due_and_says_so(project_dir, exam
     assert [r.outcome for r in results] == [Outcome.NEEDS_APPROVAL] and exit_code(results) == 1
     assert str(example_file) in results[0].message
     assert provider.campaign_state("winter-2026") is CampaignState.SENDING
+
+
+def test_the_quick_idle_answer_agrees_with_the_store(project_dir, example_file):
+    """run-due's every-minute check without SQLAlchemy says "nothing to do" exactly when
+    the store's own query finds nothing due."""
+    clock = Clock(datetime(2027, 1, 10, tzinfo=UTC))
+    provider = local(project_dir, clock)
+    settings = provider.settings
+    url, root = settings.database_url.get_secret_value(), settings.root
+    assert nothing_to_do(url, root, clock.now), "nothing scheduled yet"
+
+    provider.schedule(load_issue(example_file, settings), SCHEDULED_AT)
+    for at in (
+        SCHEDULED_AT - timedelta(minutes=1),
+        SCHEDULED_AT - timedelta(seconds=1),
+        SCHEDULED_AT,
+        SCHEDULED_AT + timedelta(seconds=1),
+        SCHEDULED_AT + timedelta(days=3),
+    ):
+        with provider.engine.connect() as connection:
+            due = bool(store_campaigns.due(connection, "local", at))
+        assert nothing_to_do(url, root, at) is not due, at
+
+    assert not nothing_to_do("postgresql://db.example/news", root, clock.now), "not sure"

@@ -77,6 +77,10 @@ def _anything_due(settings: Settings, at: datetime) -> tuple[bool, list[str]]:
     with a campaign scheduled or sending (to read its state back). The every-minute
     case is answered from the store alone: the providers, the delivery engine and the
     renderer are loaded only when something is to be done."""
+    from newsletter.store.idle import nothing_to_do
+
+    if nothing_to_do(settings.database_url.get_secret_value(), settings.root, at):
+        return False, []
     from newsletter.store import campaigns
     from newsletter.store.database import open_database
 
