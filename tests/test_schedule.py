@@ -51,6 +51,21 @@ class Clock:
         return self.now
 
 
+def relay_down(project_dir: Path, clock: Clock) -> tuple[LocalProvider, int]:
+    """A provider whose SMTP server is down (nothing listens on the port it names); a
+    send gives up on it within a second."""
+    port = free_port()
+    provider = local(
+        project_dir,
+        clock,
+        smtp_url=f"smtp://127.0.0.1:{port}",
+        smtp_give_up_after=0.3,
+        smtp_retry_delay=0.05,
+        smtp_timeout=2.0,
+    )
+    return provider, port
+
+
 def local(project_dir: Path, clock: Clock, **overrides) -> LocalProvider:
     values = {"secret": TEST_SECRET, **overrides}
     settings = load_settings(project_dir / "newsletter.yaml", **values)
@@ -246,16 +261,8 @@ def test_unschedule_takes_it_back_to_a_draft(project_dir, example_file):
 def test_the_relay_down_at_the_scheduled_minute_leaves_it_due_for_the_next_run(
     project_dir, example_file
 ):
-    port = free_port()
     clock = Clock(datetime(2027, 1, 10, tzinfo=UTC))
-    provider = local(
-        project_dir,
-        clock,
-        smtp_url=f"smtp://127.0.0.1:{port}",
-        smtp_give_up_after=0.5,
-        smtp_retry_delay=0.05,
-        smtp_timeout=2.0,
-    )
+    provider, port = relay_down(project_dir, clock)
     issue = load_issue(example_file, provider.settings)
     provider.schedule(issue, SCHEDULED_AT)
 
@@ -337,15 +344,8 @@ def test_schedule_and_status_from_the_command_line(project_dir, example_file, mo
 
 
 def test_status_shows_the_counts_and_last_problem_of_a_stopped_send(project_dir, example_file):
-    port = free_port()
     clock = Clock(datetime(2027, 1, 10, tzinfo=UTC))
-    provider = local(
-        project_dir,
-        clock,
-        smtp_url=f"smtp://127.0.0.1:{port}",
-        smtp_give_up_after=0.3,
-        smtp_retry_delay=0.05,
-    )
+    provider, _ = relay_down(project_dir, clock)
     provider.schedule(load_issue(example_file, provider.settings), SCHEDULED_AT)
     clock.now = SCHEDULED_AT
     run_due(provider, clock.now)
@@ -356,15 +356,8 @@ def test_status_shows_the_counts_and_last_problem_of_a_stopped_send(project_dir,
 
 
 def test_a_send_started_by_hand_and_stopped_is_not_resumed_by_run_due(project_dir, example_file):
-    port = free_port()
     clock = Clock(datetime(2027, 1, 10, tzinfo=UTC))
-    provider = local(
-        project_dir,
-        clock,
-        smtp_url=f"smtp://127.0.0.1:{port}",
-        smtp_give_up_after=0.3,
-        smtp_retry_delay=0.05,
-    )
+    provider, _ = relay_down(project_dir, clock)
     provider.send(load_issue(example_file, provider.settings))
     assert provider.campaign_state("winter-2026") is CampaignState.SENDING
     assert run_due(provider, clock.now + timedelta(minutes=1)) == []
@@ -406,15 +399,8 @@ def test_a_scheduled_issue_the_send_refuses_is_marked_failed_not_retried(project
 
 
 def test_a_stopped_send_whose_file_broke_stays_due_and_says_so(project_dir, example_file):
-    port = free_port()
     clock = Clock(datetime(2027, 1, 10, tzinfo=UTC))
-    provider = local(
-        project_dir,
-        clock,
-        smtp_url=f"smtp://127.0.0.1:{port}",
-        smtp_give_up_after=0.3,
-        smtp_retry_delay=0.05,
-    )
+    provider, _ = relay_down(project_dir, clock)
     provider.schedule(load_issue(example_file, provider.settings), SCHEDULED_AT)
     clock.now = SCHEDULED_AT
     assert [r.outcome for r in run_due(provider, clock.now)] == [Outcome.STOPPED]
