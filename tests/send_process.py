@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from conftest import TEST_SECRET
@@ -33,3 +35,15 @@ def send_command(project_dir: Path, sink: SmtpSink, *extra: str) -> subprocess.P
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def kill_once_delivered(process: subprocess.Popen[str], sink: SmtpSink, count: int) -> int:
+    """SIGKILL ``process`` once ``sink`` has taken ``count`` messages; how many it had."""
+    deadline = time.monotonic() + 60
+    while sum(sink.handler.counts.values()) < count:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the send did not get going"
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return sum(sink.handler.counts.values())

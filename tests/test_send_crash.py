@@ -4,11 +4,9 @@ except the messages that were in flight, which are reported as uncertain and sen
 from __future__ import annotations
 
 import re
-import signal
-import time
 
 import pytest
-from send_process import CONNECTIONS, send_command
+from send_process import CONNECTIONS, kill_once_delivered, send_command
 from smtp_sink import SmtpSink
 from sqlalchemy import text
 
@@ -30,14 +28,7 @@ def test_sigkill_midway_then_resume_sends_everyone_once(project_dir):
     sink = SmtpSink(keep_data=False).start()
     try:
         first = send_command(project_dir, sink)
-        deadline = time.monotonic() + 60
-        while sum(sink.handler.counts.values()) < RECIPIENTS // 3:
-            assert first.poll() is None, first.communicate()
-            assert time.monotonic() < deadline, "the send did not get going"
-            time.sleep(0.005)
-        first.send_signal(signal.SIGKILL)
-        first.wait()
-        delivered_before_resume = sum(sink.handler.counts.values())
+        delivered_before_resume = kill_once_delivered(first, sink, RECIPIENTS // 3)
         assert delivered_before_resume < RECIPIENTS
 
         second = send_command(project_dir, sink)
