@@ -243,8 +243,7 @@ class Provider(ABC):
         self.require(Capability.SEND, "send a campaign")
         if retry_failed:
             self.require(Capability.RETRY_DEFERRED, "retry deferred recipients")
-        self.checked(issue)
-        return self._plan_send(issue, retry_failed=retry_failed)
+        return self._plan_send(issue, self.checked(issue), retry_failed=retry_failed)
 
     def send(
         self,
@@ -313,7 +312,9 @@ class Provider(ABC):
     ) -> SendReport: ...
 
     @abstractmethod
-    def _plan_send(self, issue: Issue, *, retry_failed: bool) -> SendPlan: ...
+    def _plan_send(
+        self, issue: Issue, compiled: CompiledIssue, *, retry_failed: bool
+    ) -> SendPlan: ...
 
     @abstractmethod
     def _send(self, issue: Issue, compiled: CompiledIssue, request: SendRequest) -> SendReport:

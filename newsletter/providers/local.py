@@ -236,7 +236,7 @@ class LocalProvider(Provider):
             message="; ".join(failures) or f"test copies sent through {transport.description}",
         )
 
-    def _plan_send(self, issue: Issue, *, retry_failed: bool) -> SendPlan:
+    def _plan_send(self, issue: Issue, compiled: CompiledIssue, *, retry_failed: bool) -> SendPlan:
         LinkBuilder.from_settings(self.settings)
         selection = Selection.DEFERRED if retry_failed else Selection.REMAINING
         with self.engine.begin() as connection:

@@ -141,7 +141,7 @@ class MemoryProvider(Provider):
             status=SendStatus.SENT, campaign=issue.slug, provider=self.name, sent=sent
         )
 
-    def _plan_send(self, issue: Issue, *, retry_failed: bool) -> SendPlan:
+    def _plan_send(self, issue: Issue, compiled: CompiledIssue, *, retry_failed: bool) -> SendPlan:
         return SendPlan(
             slug=issue.slug,
             audience=self.settings.audience.name,

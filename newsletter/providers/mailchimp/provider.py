@@ -260,7 +260,7 @@ class MailchimpProvider(Provider):
             raw={"campaign_id": pushed.remote_id},
         )
 
-    def _plan_send(self, issue: Issue, *, retry_failed: bool) -> SendPlan:
+    def _plan_send(self, issue: Issue, compiled: CompiledIssue, *, retry_failed: bool) -> SendPlan:
         """Pushes the draft first: Mailchimp counts and checks the campaign it holds."""
         audience = f"{self.settings.audience.name} (Mailchimp audience {self.audience_id})"
         remote = self.locate(issue)
@@ -273,7 +273,7 @@ class MailchimpProvider(Provider):
                 problems=(f"already sent by Mailchimp (campaign {remote.id})",),
                 already_sent=remote.recipient_count or 1,
             )
-        pushed = self.push(issue)
+        pushed = self._push(issue, compiled)
         problems = self.checklist_problems(pushed.remote_id)
         remote = self._campaign(pushed.remote_id)
         return SendPlan(
