@@ -4,6 +4,7 @@
      ├── ConfigError            settings, newsletter.yaml, .env
      ├── CampaignError          a campaign file that does not validate (one line per problem)
      ├── RenderError            templates, MJML compilation, size limits
+     ├── CheckFailed            a pre-send check found an error (newsletter check)
      ├── StoreError             the audience and campaign database
      ├── DeliveryError          SMTP and the Maildir outbox
      ├── TokenError             a signed link that is tampered with, foreign or unknown
@@ -40,6 +41,14 @@ class CampaignError(NewsletterError):
 
 class RenderError(NewsletterError):
     pass
+
+
+class CheckFailed(NewsletterError):
+    """The pre-send checks found errors; ``rules`` names each rule that stopped it."""
+
+    def __init__(self, message: str, rules: Sequence[str]) -> None:
+        super().__init__(message)
+        self.rules = list(rules)
 
 
 class StoreError(NewsletterError):

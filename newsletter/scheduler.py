@@ -138,7 +138,8 @@ def _send(
 ) -> DueResult:
     slug = issue.slug
     try:
-        report = provider.send(issue, stop=stop, progress=progress)
+        skip = provider.skipped_checks(slug)
+        report = provider.send(issue, stop=stop, progress=progress, skip=skip)
     except CampaignBusy as exc:
         return DueResult(slug, Outcome.HELD, f"held by another run ({exc.owner})")
     except NewsletterError as exc:

@@ -40,9 +40,11 @@ def send_issue(
     confirm: Callable[[SendPlan], bool] | None = None,
     progress: Progress | None = None,
     stop_scope: StopScope = _unstoppable,
+    skip: frozenset[str] = frozenset(),
 ) -> SendReport | None:
-    """Plan, ask ``confirm`` (None: no question), then send; None when not confirmed."""
-    planned = provider.plan_send(issue, retry_failed=retry_failed)
+    """Plan, ask ``confirm`` (None: no question), then send; None when not confirmed.
+    ``skip``: pre-send checks whose errors are let through (``--skip-check``)."""
+    planned = provider.plan_send(issue, retry_failed=retry_failed, skip=skip)
     if planned.problems:
         raise ProviderError(f"'{issue.slug}' cannot be sent: {'; '.join(planned.problems)}")
     if planned.finished and not (resend or retry_failed):
@@ -51,7 +53,12 @@ def send_issue(
         return None
     with stop_scope() as stop:
         return provider.send(
-            issue, resend=resend, retry_failed=retry_failed, progress=progress, stop=stop
+            issue,
+            resend=resend,
+            retry_failed=retry_failed,
+            progress=progress,
+            stop=stop,
+            skip=skip,
         )
 
 
@@ -62,11 +69,13 @@ class DryRun:
     sample: list[str]
 
 
-def dry_run(issue: Issue, provider: Provider, *, resend: bool = False) -> DryRun:
+def dry_run(
+    issue: Issue, provider: Provider, *, resend: bool = False, skip: frozenset[str] = frozenset()
+) -> DryRun:
     """Who would receive the issue, with a sample rendered through the in-memory provider;
     nothing is sent and nothing is recorded. An issue already sent renders no sample
     (nobody would receive it) unless ``resend``."""
-    planned = provider.plan_send(issue)
+    planned = provider.plan_send(issue, skip=skip)
     wanted = set(issue.topics)
     audience = (
         member
@@ -76,5 +85,5 @@ def dry_run(issue: Issue, provider: Provider, *, resend: bool = False) -> DryRun
     size = DRY_RUN_SAMPLE if resend else min(DRY_RUN_SAMPLE, planned.recipients)
     memory = MemoryProvider(provider.settings)
     memory.subscribers = {m.id: m for m in itertools.islice(audience, size)}
-    report = memory.send(issue)
+    report = memory.send(issue, skip=skip)
     return DryRun(planned, report, [message.to for message in memory.sent])

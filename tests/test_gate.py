@@ -16,13 +16,13 @@ from newsletter.campaigns import load_issue
 from newsletter.cli import app
 from newsletter.clock import utc_now
 from newsletter.config import load_settings
-from newsletter.errors import RenderError
+from newsletter.errors import CheckFailed
 from newsletter.providers.base import MemberInput
 from newsletter.providers.local import LocalProvider
 from newsletter.providers.mailchimp.fake import FakeMailchimp
 from newsletter.providers.memory import MemoryProvider
 
-REFUSAL = "cannot go out: the HTML is"
+REFUSAL = "cannot go out: size.clipped"
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_the_memory_provider_refuses_before_delivering(project_dir, huge):
         lambda: memory.send_test(issue, ["me@example.org"]),
         lambda: memory.plan_send(issue),
     ):
-        with pytest.raises(RenderError, match=REFUSAL):
+        with pytest.raises(CheckFailed, match=REFUSAL):
             attempt()
     assert memory.sent == []
 
@@ -84,7 +84,7 @@ def test_mailchimp_refuses_before_any_request(monkeypatch, project_dir, huge):
         lambda: mailchimp.send_test(issue, ["me@example.org"]),
         lambda: mailchimp.schedule(issue, later),
     ):
-        with pytest.raises(RenderError, match=REFUSAL):
+        with pytest.raises(CheckFailed, match=REFUSAL):
             attempt()
     assert fake.calls == []
 

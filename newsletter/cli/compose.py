@@ -11,13 +11,15 @@ import typer
 
 from newsletter import checks
 from newsletter.campaigns import campaign_path, load_issue
-from newsletter.checks import Severity
+from newsletter.checks import Finding, Severity
 from newsletter.cli.app import app
 from newsletter.cli.options import MergeTagsOption, ProjectOption, settings_for
+from newsletter.config import Settings
 from newsletter.errors import CampaignError, ConfigError, RenderError
+from newsletter.models import Issue
 from newsletter.preview import PreviewServer, PreviewSource, bind
 from newsletter.providers.registry import merge_tags_of
-from newsletter.render.compile import compile_issue, sample_recipient
+from newsletter.render.compile import CompiledIssue, compile_issue, sample_recipient
 from newsletter.scaffold import scaffold_issue
 
 
@@ -58,7 +60,7 @@ def validate(
         except RenderError as exc:
             problems.append(f"{path}: {exc}")
             continue
-        found = checks.findings(compiled)
+        found = _size_findings(issue, compiled, settings)
         errors = [f for f in found if f.severity is Severity.ERROR]
         if errors:
             problems.extend(f"{path}: {f.message}" for f in errors)
@@ -66,6 +68,8 @@ def validate(
         typer.echo(f"ok  {path}  ({len(issue.sections)} sections)")
         for finding in found:
             typer.echo(f"warning: {path}: {finding.message}", err=True)
+    if files and not problems:
+        typer.echo("Run `newsletter check FILE` for every pre-send check.")
     if problems:
         typer.echo("\n".join(problems), err=True)
         raise typer.Exit(1)
@@ -101,12 +105,19 @@ def render(
         raise ConfigError(f"{out}: cannot write: {exc.strerror}") from None
     for path, size in written.values():
         typer.echo(f"{path}  {_kb(size)}")
-    found = checks.findings(compiled)
+    found = _size_findings(issue, compiled, settings)
     errors = [f.message for f in found if f.severity is Severity.ERROR]
     if errors:
         raise RenderError("; ".join(errors))
     for finding in found:
         typer.echo(f"warning: {finding.message}", err=True)
+
+
+def _size_findings(issue: Issue, compiled: CompiledIssue, settings: Settings) -> list[Finding]:
+    """``validate`` and ``render`` refuse what Gmail would clip; ``check`` does the rest."""
+    tags = merge_tags_of(compiled.merge_tags)
+    check = checks.CheckInput(issue, compiled, settings, checks.Delivery(tags.name, tags, False))
+    return checks.findings(check, families=("size",))
 
 
 def _write(path: Path, content: str) -> tuple[Path, int]:

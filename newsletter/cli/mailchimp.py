@@ -12,7 +12,14 @@ import typer
 from newsletter.campaigns import load_issue
 from newsletter.cli.app import app
 from newsletter.cli.audience import audience_app
-from newsletter.cli.options import ProjectOption, ProviderOption, settings_for
+from newsletter.cli.gate import show_gate
+from newsletter.cli.options import (
+    ProjectOption,
+    ProviderOption,
+    SkipCheckOption,
+    settings_for,
+    skipped,
+)
 from newsletter.errors import ConfigError
 from newsletter.providers import get_provider
 from newsletter.schedule_time import parse_time
@@ -22,16 +29,21 @@ FileArgument = Annotated[Path, typer.Argument(help="The campaign file.")]
 
 @app.command()
 def push(
-    file: FileArgument, project: ProjectOption = None, provider: ProviderOption = None
+    file: FileArgument,
+    skip_check: SkipCheckOption = None,
+    project: ProjectOption = None,
+    provider: ProviderOption = None,
 ) -> None:
     """Create the issue's draft campaign in Mailchimp, or update the draft pushed before.
 
     Example: newsletter push campaigns/winter-2026.yaml
     """
     settings = settings_for(project)
+    skip = skipped(skip_check)
     issue = load_issue(file, settings)
     with get_provider(settings, provider) as chosen:
-        result = chosen.push(issue)
+        result = chosen.push(issue, skip=skip)
+        show_gate(chosen)
     verb = "Created" if result.created else "Updated"
     typer.echo(f"{verb} the Mailchimp draft for '{issue.slug}' (campaign {result.remote_id}).")
 
@@ -48,6 +60,7 @@ def schedule(
             "hours only.",
         ),
     ] = None,
+    skip_check: SkipCheckOption = None,
     project: ProjectOption = None,
     provider: ProviderOption = None,
 ) -> None:
@@ -58,6 +71,7 @@ def schedule(
     Example: newsletter schedule campaigns/winter-2026.yaml --at 2027-01-14T09:15
     """
     settings = settings_for(project)
+    skip = skipped(skip_check)
     issue = load_issue(file, settings)
     if at is not None:
         when = parse_time(at, settings.zone)
@@ -66,7 +80,8 @@ def schedule(
     else:
         raise ConfigError(f"{file}: give --at, or send_at: in the issue file")
     with get_provider(settings, provider) as chosen:
-        report = chosen.schedule(issue, when)
+        report = chosen.schedule(issue, when, skip=skip)
+        show_gate(chosen)
     typer.echo(report.message or f"Scheduled '{issue.slug}'.")
 
 

@@ -51,3 +51,22 @@ MergeTagsOption = Annotated[
         help="Keep the provider's merge tags instead of filling a sample recipient.",
     ),
 ]
+
+
+SkipCheckOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--skip-check",
+        metavar="RULE",
+        help="Let this pre-send check's errors through (a rule such as links.insecure, "
+        "or a whole family such as links); recorded with the campaign. Repeat for more.",
+        show_default=False,
+    ),
+]
+
+
+def skipped(values: list[str] | None) -> frozenset[str]:
+    """``--skip-check`` values, each checked against the known rules."""
+    from newsletter import checks
+
+    return checks.waivers(values or ())

@@ -12,7 +12,14 @@ from newsletter import sending
 from newsletter.audience_file import check_address
 from newsletter.campaigns import load_issue
 from newsletter.cli.app import app
-from newsletter.cli.options import ProjectOption, ProviderOption, settings_for
+from newsletter.cli.gate import show_gate
+from newsletter.cli.options import (
+    ProjectOption,
+    ProviderOption,
+    SkipCheckOption,
+    settings_for,
+    skipped,
+)
 from newsletter.cli.progress import ProgressLine
 from newsletter.config import Settings
 from newsletter.errors import ConfigError
@@ -28,6 +35,7 @@ def test_send(
     to: Annotated[
         list[str], typer.Option("--to", help="An address to send a test copy to; repeat for more.")
     ],
+    skip_check: SkipCheckOption = None,
     project: ProjectOption = None,
     provider_name: ProviderOption = None,
 ) -> None:
@@ -43,9 +51,11 @@ def test_send(
             addresses.append(check_address(address))
         except ValueError as exc:
             raise ConfigError(f"--to '{address}' is not a valid email address: {exc}") from None
+    skip = skipped(skip_check)
     issue = load_issue(file, settings)
     with get_provider(settings, provider_name) as provider:
-        report = provider.send_test(issue, addresses)
+        report = provider.send_test(issue, addresses, skip=skip)
+        show_gate(provider)
     typer.echo(f"Sent {report.sent} test cop{'y' if report.sent == 1 else 'ies'}: {report.message}")
     if report.status is not SendStatus.SENT:
         raise typer.Exit(1)
@@ -76,6 +86,7 @@ def send(
     rate: Annotated[
         float | None, typer.Option(min=0.01, help="At most this many messages a second.")
     ] = None,
+    skip_check: SkipCheckOption = None,
     project: ProjectOption = None,
     provider_name: ProviderOption = None,
 ) -> None:
@@ -91,7 +102,7 @@ def send(
         raise ConfigError("--resend and --retry-failed cannot be used together")
     settings = _with_overrides(settings_for(project), connections, rate)
     issue = load_issue(file, settings)
-    choice = _Choice(yes=yes, dry_run=dry_run, resend=resend, retry_failed=retry_failed)
+    choice = _Choice(yes, dry_run, resend, retry_failed, skipped(skip_check))
     with StopSignals() as stop:
         try:
             report = _send(issue, settings, provider_name, choice)
@@ -132,6 +143,7 @@ class _Choice:
     dry_run: bool
     resend: bool
     retry_failed: bool
+    skip: frozenset[str]
 
 
 def _send(
@@ -140,7 +152,8 @@ def _send(
     """Send (after the confirmation) and return the report; None for a dry run or a no."""
     with get_provider(settings, provider_name) as provider:
         if choice.dry_run:
-            result = sending.dry_run(issue, provider, resend=choice.resend)
+            result = sending.dry_run(issue, provider, resend=choice.resend, skip=choice.skip)
+            show_gate(provider)
             typer.echo(_describe(result.plan))
             typer.echo(
                 f"Dry run: nothing sent. Rendered {len(result.sample)} sample message(s) "
@@ -149,6 +162,7 @@ def _send(
             return None
 
         def confirm(plan: SendPlan) -> bool:
+            show_gate(provider)
             typer.echo(_describe(plan))
             if choice.resend and plan.already_sent:
                 typer.echo(f"--resend: the {plan.already_sent:,} who received it get it again")
@@ -167,6 +181,7 @@ def _send(
                 confirm=confirm,
                 progress=progress,
                 stop_scope=stop_requests,
+                skip=choice.skip,
             )
         finally:
             progress.close()

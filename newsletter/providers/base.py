@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from newsletter import checks
+from newsletter.checks import CheckInput, Delivery, GateResult, Reach
 from newsletter.clock import Clock, utc_now
 from newsletter.config import Settings
 from newsletter.errors import ProviderError, UnsupportedFeature
@@ -29,6 +30,7 @@ from newsletter.models import CampaignState, Issue, SendReport, Subscriber, Subs
 from newsletter.render.compile import CompiledIssue, compile_issue
 from newsletter.render.merge import MergeTags
 from newsletter.schedule_time import exact_instant
+from newsletter.yamlfile import LoadedYaml
 
 
 class Capability(StrEnum):
@@ -185,6 +187,8 @@ class Provider(ABC):
     def __init__(self, settings: Settings, *, clock: Clock = utc_now) -> None:
         self.settings = settings
         self.clock = clock
+        self.last_gate: GateResult | None = None
+        """What the latest gate let through: its warnings and the errors waived."""
 
     def require(self, capability: Capability, doing: str) -> None:
         if capability not in self.capabilities:
@@ -197,12 +201,41 @@ class Provider(ABC):
         """The issue compiled once, with this provider's merge tags in the slots."""
         return compile_issue(issue, self.settings, self.merge_tags)
 
-    def checked(self, issue: Issue) -> CompiledIssue:
+    def delivery(self) -> Delivery:
+        """What this provider adds around the body (headers, signature), for the checks."""
+        return Delivery(self.name, self.merge_tags, list_unsubscribe_header=False)
+
+    def reach(self, issue: Issue) -> Reach | None:
+        """Who the issue reaches among the subscribed members; None where unknown."""
+        return None
+
+    def check_input(
+        self,
+        issue: Issue,
+        compiled: CompiledIssue | None = None,
+        *,
+        source: LoadedYaml | None = None,
+        audience: bool = False,
+    ) -> CheckInput:
+        """The issue as this provider would send it, ready for the pre-send rules;
+        ``audience`` adds who it reaches (a query to the provider)."""
+        return CheckInput(
+            issue,
+            compiled or self.compile(issue),
+            self.settings,
+            self.delivery(),
+            source=source,
+            reach=self.reach(issue) if audience else None,
+        )
+
+    def checked(
+        self, issue: Issue, skip: frozenset[str] = frozenset(), *, audience: bool = False
+    ) -> CompiledIssue:
         """The issue compiled and passed through the pre-send gate: an issue with an
-        error (over Gmail's clipping size, ...) stops here, before anything leaves."""
-        compiled = self.compile(issue)
-        checks.gate(compiled)
-        return compiled
+        error that ``skip`` does not name stops here, before anything leaves."""
+        check = self.check_input(issue, audience=audience)
+        self.last_gate = checks.gate(check, skip)
+        return check.compiled
 
     def approval_hash(self, issue: Issue, compiled: CompiledIssue) -> str:
         """What ``schedule`` approves and ``run-due`` compares: everything a recipient
@@ -233,17 +266,22 @@ class Provider(ABC):
 
     # Campaigns: the shared flow
 
-    def send_test(self, issue: Issue, recipients: Sequence[str]) -> SendReport:
+    def send_test(
+        self, issue: Issue, recipients: Sequence[str], *, skip: frozenset[str] = frozenset()
+    ) -> SendReport:
         """Send a copy to the given addresses only; marks nothing as sent."""
         self.require(Capability.TEST_SEND, "send a test copy")
-        return self._send_test(issue, self.checked(issue), recipients)
+        return self._send_test(issue, self.checked(issue, skip), recipients)
 
-    def plan_send(self, issue: Issue, *, retry_failed: bool = False) -> SendPlan:
+    def plan_send(
+        self, issue: Issue, *, retry_failed: bool = False, skip: frozenset[str] = frozenset()
+    ) -> SendPlan:
         """Who would receive the issue and whether anything stops the send."""
         self.require(Capability.SEND, "send a campaign")
         if retry_failed:
             self.require(Capability.RETRY_DEFERRED, "retry deferred recipients")
-        return self._plan_send(issue, self.checked(issue), retry_failed=retry_failed)
+        compiled = self.checked(issue, skip, audience=not retry_failed)
+        return self._plan_send(issue, compiled, retry_failed=retry_failed)
 
     def send(
         self,
@@ -253,27 +291,35 @@ class Provider(ABC):
         retry_failed: bool = False,
         progress: Progress | None = None,
         stop: threading.Event | None = None,
+        skip: frozenset[str] = frozenset(),
     ) -> SendReport:
         """Send to the audience, exactly once; refuses an issue already sent unless
         ``resend``. ``retry_failed``: only the recipients deferred by temporary refusals.
+        ``skip``: rules (or families) whose errors are let through, recorded with the
+        campaign.
         """
         self.require(Capability.SEND, "send a campaign")
         if retry_failed:
             self.require(Capability.RETRY_DEFERRED, "retry deferred recipients")
             if resend:
                 raise ProviderError("--resend and --retry-failed cannot be used together")
-        compiled = self.checked(issue)
+        compiled = self.checked(issue, skip, audience=not retry_failed)
         if not (resend or retry_failed) and self.campaign_state(issue.slug) is CampaignState.SENT:
             raise ProviderError(self.already_sent(issue.slug))
+        self._record_skipped(issue, skip)
         request = SendRequest(resend, retry_failed, progress, stop or threading.Event())
         return self._send(issue, compiled, request)
 
-    def push(self, issue: Issue) -> PushResult:
+    def push(self, issue: Issue, *, skip: frozenset[str] = frozenset()) -> PushResult:
         """Create the issue's draft campaign with the provider, or bring it up to date."""
         self.require(Capability.DRAFTS, "keep a draft campaign")
-        return self._push(issue, self.checked(issue))
+        result = self._push(issue, self.checked(issue, skip))
+        self._record_skipped(issue, skip)
+        return result
 
-    def schedule(self, issue: Issue, when: datetime) -> SendReport:
+    def schedule(
+        self, issue: Issue, when: datetime, *, skip: frozenset[str] = frozenset()
+    ) -> SendReport:
         """Approve the issue as it is now and have it sent at ``when``: by the provider
         itself (``SCHEDULE``) or by ``run-due`` (``RUN_DUE``)."""
         if Capability.SCHEDULE not in self.capabilities:
@@ -281,7 +327,9 @@ class Provider(ABC):
         when = exact_instant(when)
         if when <= self.clock():
             raise ProviderError(f"{when:%Y-%m-%d %H:%M %Z} is in the past")
-        return self._schedule(issue, self.checked(issue), when)
+        report = self._schedule(issue, self.checked(issue, skip), when)
+        self._record_skipped(issue, skip)
+        return report
 
     def unschedule(self, issue: Issue) -> None:
         if Capability.SCHEDULE not in self.capabilities:
@@ -304,7 +352,15 @@ class Provider(ABC):
         """Whether anyone may have received the issue, so its web version may be shown."""
         return self.campaign_state(slug) in (CampaignState.SENDING, CampaignState.SENT)
 
+    def skipped_checks(self, slug: str) -> frozenset[str]:
+        """The checks skipped when the issue was last sent, scheduled or pushed."""
+        return frozenset()
+
     # Campaigns: the provider's hooks, called after the shared rules
+
+    def _record_skipped(self, issue: Issue, skip: frozenset[str]) -> None:  # noqa: B027
+        """Keep ``skip`` with the campaign (every provider that keeps campaign rows does);
+        an empty ``skip`` clears an earlier one."""
 
     @abstractmethod
     def _send_test(

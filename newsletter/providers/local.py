@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine
 
 from newsletter.approval import file_hashes
+from newsletter.checks import Delivery
 from newsletter.clock import Clock, utc_now
 from newsletter.config import Settings
 from newsletter.delivery.dkim import DkimSigner
@@ -97,6 +98,29 @@ class LocalProvider(Provider):
         with self.engine.connect() as connection:
             campaign = campaigns.get(connection, self.name, slug)
         return campaign.state if campaign else None
+
+    def delivery(self) -> Delivery:
+        """Each message carries List-Unsubscribe with its one-click POST, and a DKIM
+        signature when a key is configured."""
+        s = self.settings
+        signing = s.dkim_domain is not None and s.dkim_key_file is not None
+        return Delivery(
+            self.name,
+            self.merge_tags,
+            list_unsubscribe_header=True,
+            dkim_domain=str(s.dkim_domain) if signing else None,
+        )
+
+    def skipped_checks(self, slug: str) -> frozenset[str]:
+        with self.engine.connect() as connection:
+            campaign = campaigns.get(connection, self.name, slug)
+        return campaign.skipped_checks if campaign else frozenset()
+
+    def _record_skipped(self, issue: Issue, skip: frozenset[str]) -> None:
+        with self.engine.begin() as connection:
+            campaigns.record_skipped(
+                connection, self.name, (issue.slug, issue.subject), skip, self.clock()
+            )
 
     def already_sent(self, slug: str) -> str:
         with self.engine.connect() as connection:

@@ -75,6 +75,7 @@ class MemoryProvider(Provider):
         self.sent: list[SentMessage] = []
         self.sent_issues: set[str] = set()
         self.changes: list[Change] = []
+        self.skipped: dict[str, frozenset[str]] = {}
         self._ids = (f"m{n:06d}" for n in itertools.count(1))
 
     def _recipient(self, subscriber: Subscriber, slug: str) -> Recipient:
@@ -152,6 +153,12 @@ class MemoryProvider(Provider):
 
     def campaign_state(self, slug: str) -> CampaignState | None:
         return CampaignState.SENT if slug in self.sent_issues else None
+
+    def skipped_checks(self, slug: str) -> frozenset[str]:
+        return self.skipped.get(slug, frozenset())
+
+    def _record_skipped(self, issue: Issue, skip: frozenset[str]) -> None:
+        self.skipped[issue.slug] = skip
 
     def _send(self, issue: Issue, compiled: CompiledIssue, request: SendRequest) -> SendReport:
         audience = self._audience(issue)

@@ -61,6 +61,8 @@ class Campaign:
     """The issue's content hash when it was scheduled: what ``run-due`` may send."""
     approved_files: str | None = None
     """The sources behind it and their hashes then, as JSON (see ``approval``)."""
+    skipped_checks: frozenset[str] = frozenset()
+    """Pre-send checks let through on purpose when it was last sent, scheduled or pushed."""
 
     @property
     def scheduled_utc(self) -> datetime | None:
@@ -92,6 +94,7 @@ def get(connection: Connection, provider: str, slug: str) -> Campaign | None:
         row.scheduled_by,
         row.approved_hash,
         row.approved_files,
+        frozenset(filter(None, (row.skipped_checks or "").split(","))),
     )
 
 
@@ -117,6 +120,24 @@ def get_or_create(
     created = get(connection, provider, slug)
     assert created is not None
     return created
+
+
+def record_skipped(
+    connection: Connection,
+    provider: str,
+    issue: tuple[str, str],
+    rules: frozenset[str],
+    now: datetime,
+) -> None:
+    """Keep the checks skipped for the campaign (``issue``: slug and subject); empty
+    clears them."""
+    slug, subject = issue
+    campaign = get_or_create(connection, provider, slug, subject, now)
+    connection.execute(
+        update(campaigns)
+        .where(campaigns.c.id == campaign.id)
+        .values(skipped_checks=",".join(sorted(rules)) or None, updated_at=now)
+    )
 
 
 def owner_is_gone(campaign: Campaign, now: datetime) -> bool:
@@ -355,6 +376,14 @@ class ProviderCampaigns:
                 return get(connection, self.provider, slug)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot read the campaign store: {type(exc).__name__}") from None
+
+    def record_skipped(self, slug: str, subject: str, rules: frozenset[str]) -> None:
+        try:
+            self._ensure_tables()
+            with self.engine.begin() as connection:
+                record_skipped(connection, self.provider, (slug, subject), rules, self.clock())
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot write the campaign store: {type(exc).__name__}") from None
 
     def save(
         self,

@@ -75,6 +75,10 @@ UPGRADES: dict[int, Sequence[str]] = {
         "ALTER TABLE campaigns ADD COLUMN approved_hash VARCHAR(64)",
         "ALTER TABLE campaigns ADD COLUMN approved_files TEXT",
     ),
+    5: (
+        # The pre-send checks let through on purpose (--skip-check), kept with the campaign.
+        "ALTER TABLE campaigns ADD COLUMN skipped_checks TEXT",
+    ),
 }
 """Version N: the statements that upgrade version N-1 to N."""
 

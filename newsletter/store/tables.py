@@ -85,6 +85,7 @@ campaigns = Table(
     Column("scheduled_by", String(128), nullable=True, comment="the OS user who scheduled it"),
     Column("approved_hash", String(64), nullable=True, comment="content hash when scheduled"),
     Column("approved_files", Text, nullable=True, comment="source file hashes when scheduled"),
+    Column("skipped_checks", Text, nullable=True, comment="--skip-check rules, comma-separated"),
     UniqueConstraint("provider", "slug"),
 )
 

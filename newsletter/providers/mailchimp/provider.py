@@ -139,6 +139,13 @@ class MailchimpProvider(Provider):
             self._records = ProviderCampaigns(self._engine, self.name, self.clock)
         return self._records
 
+    def skipped_checks(self, slug: str) -> frozenset[str]:
+        record = self.records.get(slug)
+        return record.skipped_checks if record else frozenset()
+
+    def _record_skipped(self, issue: Issue, skip: frozenset[str]) -> None:
+        self.records.record_skipped(issue.slug, issue.subject, skip)
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
