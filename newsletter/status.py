@@ -3,7 +3,7 @@ campaign files nothing has been recorded for yet (drafts)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,8 @@ class IssueStatus:
     deferred: int = 0
     uncertain: int = 0
     last_problem: str | None = None
+    skipped_checks: list[str] = field(default_factory=list)
+    """Pre-send checks let through with --skip-check when it was last sent or scheduled."""
 
     def as_json(self) -> dict[str, object]:
         return asdict(self)
@@ -73,4 +75,5 @@ def _status(
         deferred=counts.get(DeliveryStatus.DEFERRED, 0),
         uncertain=deliveries.unconfirmed_count(connection, campaign.id),
         last_problem=campaign.last_problem,
+        skipped_checks=sorted(campaign.skipped_checks),
     )

@@ -158,7 +158,10 @@ class CheckInput:
         return self.settings.resolve(self.settings.templates_dir) / place.name
 
     def line_of(self, place: Place) -> int | None:
-        """The line of the campaign or project file where ``place`` is, when known."""
+        """The line of the campaign or project file where ``place`` is, when known; none
+        for a finding about the issue as a whole."""
+        if not place.field:
+            return None
         if place.source is Source.CAMPAIGN:
             loaded = self.source
         elif place.source is Source.PROJECT:

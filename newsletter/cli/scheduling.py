@@ -115,7 +115,8 @@ def status(
     project: ProjectOption = None,
 ) -> None:
     """Show each issue's state, provider, scheduled time (project zone and UTC), the
-    sent / failed / deferred / uncertain counts and the last problem.
+    sent / failed / deferred / uncertain counts, the last problem and any pre-send
+    checks skipped with --skip-check.
 
     Example: newsletter status --format json
     """
@@ -142,3 +143,5 @@ def status(
             )
         if entry.last_problem:
             typer.echo(f"  last problem: {entry.last_problem}")
+        if entry.skipped_checks:
+            typer.echo(f"  checks skipped: {', '.join(entry.skipped_checks)}")
