@@ -131,7 +131,7 @@ def test_run_due_sends_with_the_exceptions_it_was_scheduled_with(project_dir):
     huge = big_issue(project_dir / "campaigns" / "huge.yaml", 330, slug="huge")
     issue = load_located(huge, provider.settings).issue
     at = datetime(2027, 1, 14, 9, 0, tzinfo=UTC)
-    with pytest.raises(CheckFailed, match="size.clipped"):
+    with pytest.raises(CheckFailed, match=r"size\.clipped"):
         provider.schedule(issue, at)
     provider.schedule(issue, at, skip=frozenset({"size.clipped"}))
     assert provider.skipped_checks("huge") == {"size.clipped"}
