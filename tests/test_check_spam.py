@@ -1,6 +1,6 @@
 """``newsletter check --spam``: SpamAssassin scores the copy a reader would get.
 
-The tests marked as needing SpamAssassin run the real program (a second or two each),
+The tests that need SpamAssassin run the real program (a second or two each),
 so there are only two of them: the example issue, and a spammy issue through the CLI.
 The rest read canned SpamAssassin output or use a stand-in program.
 """
@@ -26,7 +26,7 @@ from newsletter.campaigns import load_located
 from newsletter.checks import spam, spamassassin
 from newsletter.checks.context import CheckInput, Delivery
 from newsletter.checks.findings import Severity
-from newsletter.checks.report import SCHEMA_PATH
+from newsletter.checks.report import SCHEMA_PATH, spam_line
 from newsletter.checks.spamassassin import Hit, Verdict
 from newsletter.cli import app
 from newsletter.errors import NewsletterError
@@ -183,7 +183,7 @@ def test_the_message_names_the_top_rules():
     assert "ACT_NOW_CAPS" not in finding.message
     assert finding.fix.endswith("then run `newsletter check --spam` again")
     (mailchimp,) = spam.findings(_verdict(3.0), own_tags="mailchimp")
-    assert "(merge tags filled in as the local provider would; mailchimp fills its own)" in (
+    assert "(its merge tags filled in as the local provider would; mailchimp fills its own)" in (
         mailchimp.message
     )
 
@@ -256,3 +256,20 @@ def test_a_spamassassin_that_fails_says_why(monkeypatch, tmp_path):
 def test_spam_score_is_a_known_rule_for_skip_check():
     assert checks.rules()["spam.score"].severity is Severity.ERROR
     assert checks.waivers(["spam"]) == frozenset({"spam"})
+
+
+def test_the_text_report_gives_the_score_and_the_rules_that_added_points():
+    summary = {
+        "score": 3.3,
+        "rules": [
+            {"name": "DEAR_FRIEND", "score": 2.7, "description": "BODY: Dear Friend?"},
+            {"name": "SUBJ_ALL_CAPS", "score": 0.6, "description": "Subject is all capitals"},
+            {"name": "NO_RELAYS", "score": 0.0, "description": "Informational"},
+        ],
+    }
+    assert spam_line(summary) == (
+        "SpamAssassin (local rules) gives a sample copy 3.3 points: "
+        "DEAR_FRIEND 2.7, SUBJ_ALL_CAPS 0.6"
+    )
+    clean = spam_line({"score": 0.0, "rules": summary["rules"][2:]})
+    assert clean == "SpamAssassin (local rules) gives a sample copy 0.0 points"

@@ -76,7 +76,7 @@ def text_lines(report: CheckReport) -> list[str]:
     if report.reach is not None:
         lines.append(reach_line(report.reach))
     if "spam" in report.extras:
-        lines.append(spam_line(report.extras["spam"], report.provider))
+        lines.append(spam_line(report.extras["spam"]))
     counts = ", ".join(
         f"{report.count(severity)} {severity.value}{'' if report.count(severity) == 1 else 's'}"
         for severity in Severity
@@ -97,13 +97,9 @@ def reach_line(reach: Reach) -> str:
     return f"{line}; leaves out {' and '.join(left)}" if left else line
 
 
-def spam_line(spam: dict[str, Any], provider: str) -> str:
+def spam_line(spam: dict[str, Any]) -> str:
     """SpamAssassin's score of the sample copy and the rules that added points."""
-    from newsletter.checks.spam import filled_note
-
     line = f"SpamAssassin (local rules) gives a sample copy {spam['score']:.1f} points"
-    if provider != "local":
-        line += f" ({filled_note(provider)})"
     added = [rule for rule in spam["rules"] if rule["score"] > 0]
     if added:
         line += ": " + ", ".join(f"{rule['name']} {rule['score']:.1f}" for rule in added)

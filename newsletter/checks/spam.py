@@ -87,17 +87,14 @@ def findings(verdict: Verdict, *, own_tags: str | None = None) -> list[Finding]:
     severity = Severity.ERROR if verdict.score > ERROR_ABOVE else Severity.WARNING
     message = f"SpamAssassin gives a sample copy {verdict.score:.1f} points"
     if own_tags:
-        message += f" ({filled_note(own_tags)})"
+        message += (
+            f" (its merge tags filled in as the local provider would; {own_tags} fills its own)"
+        )
     message += f"; over {WARN_ABOVE:.1f} risks the junk folder and over {ERROR_ABOVE:.1f} is spam"
     top = [hit for hit in verdict.hits if hit.score > 0][:TOP_RULES]
     if top:
         message += "; most from " + ", ".join(_named(hit) for hit in top)
     return [Finding("spam.score", severity, message, _FIX)]
-
-
-def filled_note(provider: str) -> str:
-    """Says that a copy for ``provider`` was scored with the local slots filled in."""
-    return f"merge tags filled in as the local provider would; {provider} fills its own"
 
 
 def _named(hit: Hit) -> str:
