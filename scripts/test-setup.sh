@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond Python packages: Debian's Chromium for the browser
-# checks, systemd-analyze for the deploy/ units, and the Node tools pinned in
-# package.json (the Mailchimp contract mock and the reference MJML compiler). Safe to run
-# again: it only installs what is missing.
+# checks, SpamAssassin for `newsletter check --spam`, systemd-analyze for the deploy/
+# units, and the Node tools pinned in package.json (the Mailchimp contract mock and the
+# reference MJML compiler). Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,16 @@ if ! command -v chromium >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
     echo "Chromium is missing and cannot be installed here: browser tests will skip." >&2
+  fi
+fi
+
+if ! command -v spamassassin >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing SpamAssassin (Debian package) for the spam score tests..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamassassin >/dev/null
+  else
+    echo "SpamAssassin is missing and cannot be installed here: spam score tests will skip." >&2
   fi
 fi
 

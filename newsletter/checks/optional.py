@@ -36,5 +36,11 @@ def family(name: str) -> OnRequest:
     return _LOADERS[name]()
 
 
-_LOADERS: dict[str, Callable[[], OnRequest]] = {}
+def _spam() -> OnRequest:
+    from newsletter.checks import spam
+
+    return spam
+
+
+_LOADERS: dict[str, Callable[[], OnRequest]] = {"spam": _spam}
 """``--links`` and ``--spam``, by name, imported when used."""

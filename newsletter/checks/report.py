@@ -75,6 +75,8 @@ def text_lines(report: CheckReport) -> list[str]:
         lines.append(f"{where}: {f.severity.value} [{f.rule}]{place} {f.message}{fix}")
     if report.reach is not None:
         lines.append(reach_line(report.reach))
+    if "spam" in report.extras:
+        lines.append(spam_line(report.extras["spam"]))
     counts = ", ".join(
         f"{report.count(severity)} {severity.value}{'' if report.count(severity) == 1 else 's'}"
         for severity in Severity
@@ -93,6 +95,15 @@ def reach_line(reach: Reach) -> str:
     if reach.chose_other_topics:
         left.append(f"{reach.chose_other_topics:,} who chose only other topics")
     return f"{line}; leaves out {' and '.join(left)}" if left else line
+
+
+def spam_line(spam: dict[str, Any]) -> str:
+    """SpamAssassin's score of the sample copy and the rules that added points."""
+    line = f"SpamAssassin (local rules) gives a sample copy {spam['score']:.1f} points"
+    added = [rule for rule in spam["rules"] if rule["score"] > 0]
+    if added:
+        line += ": " + ", ".join(f"{rule['name']} {rule['score']:.1f}" for rule in added)
+    return line
 
 
 def as_json(report: CheckReport) -> str:
