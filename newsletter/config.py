@@ -137,6 +137,11 @@ class Settings(BaseSettings):
     mailchimp: MailchimpOptions = MailchimpOptions()
     campaigns_dir: Path = Path("campaigns")
     templates_dir: Path = Path("templates")
+    images_dir: Path = Field(
+        default=Path("images"),
+        description="the folder published at {public_url}/images/; the checks weigh the "
+        "images an issue shows from there",
+    )
     max_file_bytes: FileBytes = DEFAULT_MAX_FILE_BYTES
 
     secret: SecretStr | None = None
