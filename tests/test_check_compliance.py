@@ -4,8 +4,10 @@ the organisation's, and the gate stops a send until the rule is fixed or waived.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 from conftest import EXAMPLE_SLUG, TEST_SECRET
@@ -14,6 +16,7 @@ from typer.testing import CliRunner
 
 from newsletter.campaigns import load_located
 from newsletter.checks import CheckInput, Finding, Severity, Source, compliance
+from newsletter.checks.report import SCHEMA_PATH
 from newsletter.cli import app
 from newsletter.config import load_settings
 from newsletter.providers import get_provider
@@ -85,6 +88,18 @@ def write_project(project_dir: Path, change) -> None:
 @pytest.mark.parametrize("provider", ["local", "mailchimp"])
 def test_the_example_is_compliant(monkeypatch, project_dir, provider):
     assert compliance_findings(project_dir, monkeypatch, provider) == []
+
+
+def test_newsletter_check_points_at_the_footer_file(project_dir, example_file):
+    override(project_dir, FOOTER, UNSUBSCRIBE, '<a href="{{ slot.unsubscribe_url }}"></a>')
+    result = CliRunner().invoke(app, ["check", str(example_file), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    jsonschema.validate(document, json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+    [finding] = [f for f in document["findings"] if f["rule"].startswith("compliance.")]
+    assert finding["rule"] == "compliance.unsubscribe-link" and finding["severity"] == "error"
+    assert Path(finding["file"]) == project_dir / FOOTER
+    assert finding["source"] == "template"
 
 
 # Unsubscribe
@@ -186,7 +201,7 @@ def test_no_why_did_i_get_this_link_in_either_part(project_dir):
     assert [finding.rule for finding in found] == ["compliance.about-link"] * 2
     in_footer(found[0])
     in_text_template(found[1])
-    assert "explains why" in found[0].fix
+    assert "audience.description" in found[0].fix
 
 
 # Postal address

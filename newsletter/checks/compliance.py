@@ -142,7 +142,12 @@ def _html_link_finding(
     tag = f'<a href="{{{{ slot.{link.slot} }}}}">{link.words}</a>'
     if not anchors:
         footer = template_path(check, FOOTER_TEMPLATE)
-        about = " (the page it opens explains why)" if link.slot == "about_url" else ""
+        about = (
+            "; the page it opens tells readers why they are on the list (audience.description "
+            "in newsletter.yaml, or the provider's permission reminder)"
+            if link.slot == "about_url"
+            else ""
+        )
         return Finding(
             link.rule,
             Severity.ERROR,
