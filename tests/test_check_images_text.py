@@ -67,24 +67,19 @@ def _only(check: CheckInput, rule: str, severity: Severity) -> Finding:
     return found[0]
 
 
-def _not_worse_than_note(check: CheckInput) -> list[Finding]:
-    return [f for f in checks.findings(check) if f.severity is not Severity.NOTE]
-
-
 # The example
 
 
 def test_the_example_is_clean_with_local_slots(project_dir, example_file):
     check = _local(project_dir, example_file)
-    assert _not_worse_than_note(check) == []
-    assert [f.rule for f in checks.findings(check, ["images", "text"])] == ["text.subject-long"]
+    assert checks.findings(check, ["images", "text"]) == []
 
 
 def test_the_example_is_clean_with_mailchimp_tags(project_dir, example_file, monkeypatch):
     check = _mailchimp(project_dir, example_file, monkeypatch)
     assert check.compiled.merge_tags == "mailchimp"
     assert "*|UNSUB|*" in check.compiled.text
-    assert _not_worse_than_note(check) == []
+    assert checks.findings(check, ["images", "text"]) == []
 
 
 # Images
@@ -303,8 +298,8 @@ def test_a_preview_text_too_short_or_too_long(project_dir, example_file, preview
 @pytest.mark.parametrize(
     "preview",
     [
-        "safer sleep - a new review on infant injury and our first webinar!",
-        "Safer sleep, a new review on infant injury, and our first webinar: book a place today",
+        "safer sleep - a new review and our first webinar!",
+        "Safer sleep, a new review and our first webinar: book a place today",
     ],
 )
 def test_a_preview_text_that_repeats_the_subject(project_dir, example_file, preview):

@@ -203,7 +203,7 @@ def test_the_sample_is_the_local_message_for_the_sample_reader(settings, example
     assert "Message-ID: <sample.check@example.org>" in headers
     assert "List-Unsubscribe: <https://news.example.org/unsubscribe/sample>" in headers
     assert "mailto:hello@example.org?subject=unsubscribe%20sample" in headers
-    assert "Subject: Safer sleep, a new review on infant injury" in headers
+    assert "Subject: Safer sleep, a new review and our first webinar" in headers
     text, html = _bodies(local)
     assert "Dear Sam," in text and "Dear Sam," in html
     assert "[[nl:" not in text + html
