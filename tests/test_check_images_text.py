@@ -243,15 +243,17 @@ def test_only_files_inside_the_images_folder_are_weighed(settings, project_dir):
 
 
 def test_a_long_subject_is_a_note_then_a_warning(project_dir, example_file):
+    _edit(example_file, "and our first webinar", "and our first webinar on learning reviews")
     check = _local(project_dir, example_file)
     note = _only(check, "text.subject-long", Severity.NOTE)
+    assert "is 67 characters" in note.message
     assert note.place == Place(field=("subject",))
     assert check.line_of(note.place) == _line(example_file, "subject:")
 
-    _edit(example_file, "and our first webinar", "and our first webinar for practitioners in 2027")
+    _edit(example_file, "on learning reviews", "on learning reviews for practitioners in 2027")
     check = _local(project_dir, example_file)
     finding = _only(check, "text.subject-too-long", Severity.WARNING)
-    assert "is 91 characters" in finding.message
+    assert "is 93 characters" in finding.message
     assert check.line_of(finding.place) == _line(example_file, "subject:")
     assert _found(check, "text.subject-long") == []
 
