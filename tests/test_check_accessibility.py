@@ -349,3 +349,14 @@ def test_hidden_and_empty_elements_carry_no_text():
         '<div style="visibility:hidden">invisible</div><p>&nbsp;&zwnj;</p><p>seen</p>'
     )
     assert list(found) == ["seen"]
+
+
+def test_weight_decides_what_counts_as_large():
+    found = _looks(
+        '<h2>bold by default<span style="font-weight:normal">not bold</span></h2>'
+        '<p style="font-weight:700">seven hundred</p><p style="font-weight:600">six hundred</p>'
+        '<p style="color:transparent">transparent text</p>'
+    )
+    assert found["bold by default"].bold and not found["not bold"].bold
+    assert found["seven hundred"].bold and not found["six hundred"].bold
+    assert "transparent text" not in found

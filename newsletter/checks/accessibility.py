@@ -65,7 +65,8 @@ _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 def findings(check: CheckInput) -> list[Finding]:
     found = [*_document(check), *_layout_tables(check), *_headings(check)]
-    texts = list(visible_texts(looks(check.document.body)))
+    body = next(check.document.iter("body"), check.document)
+    texts = list(visible_texts(looks(body)))
     found += legibility.text_size(check, texts)
     found += legibility.contrast_findings(check, texts)
     return found

@@ -78,6 +78,8 @@ class _Clash(_Seen):
 def text_size(check: CheckInput, texts: Iterable[Text]) -> list[Finding]:
     groups: dict[tuple[Place, float, float], _Seen] = {}
     for element, look, text in texts:
+        if look.size >= BODY_MIN_PX - 0.01:
+            continue
         place = check.place_of(element)
         least = _least_size(place, look, element)
         if look.size < least - 0.01:

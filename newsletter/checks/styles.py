@@ -108,7 +108,7 @@ def visible_texts(
 ) -> Iterator[tuple[HtmlElement, Look, str]]:
     """Each element with text of its own that a reader sees, with its look and the text."""
     for element, look in found.items():
-        if look.hidden or look.size <= 0:
+        if look.hidden or look.size <= 0 or look.colour.alpha == 0:
             continue
         text = own_text(element)
         if text:
@@ -162,16 +162,21 @@ def _length(tokens: Sequence[Node], parent: float, default: float) -> float:
 
 
 def _bold(tag: str, declared: Declarations, parent: bool) -> bool:
+    """Bold from the tag, ``font-weight`` or the ``font`` shorthand (where ``normal`` may
+    be the style or variant, so only ``bold`` and numbers of 700 and up count)."""
     bold = parent or tag in _BOLD_TAGS
-    for name in ("font", "font-weight"):
-        for token in declared.get(name, ()):
-            if token.type == "ident" and token.lower_value in ("bold", "bolder"):
-                bold = True
-            elif token.type == "ident" and token.lower_value in ("normal", "lighter"):
-                bold = name == "font" and bold
-            elif token.type == "number" and name == "font-weight":
-                bold = token.value >= 700
+    for token in declared.get("font", ()):
+        bold = bold or _heavy(token)
+    for token in declared.get("font-weight", ())[:1]:
+        inherit = token.type == "ident" and token.lower_value == "inherit"
+        bold = parent if inherit else _heavy(token)
     return bold
+
+
+def _heavy(token: Node) -> bool:
+    if token.type == "ident":
+        return token.lower_value in ("bold", "bolder")
+    return token.type == "number" and token.value >= 700
 
 
 def _colour(tag: str, element: HtmlElement, declared: Declarations, parent: Colour) -> Colour:
