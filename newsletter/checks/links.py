@@ -261,12 +261,17 @@ def _own_syntaxes(tags: MergeTags) -> tuple[re.Pattern[str], ...]:
 
 
 def _shown(address: str) -> str:
-    return f"'{address[:77]}...'" if len(address) > 80 else f"'{address}'"
+    """The address quoted, shortened, with invisible characters made visible."""
+    short = f"{address[:77]}..." if len(address) > 80 else address
+    visible = "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in short
+    )
+    return f"'{visible}'"
 
 
 def place_of_link(check: CheckInput, element: HtmlElement, *values: str) -> Place:
-    """The field that holds the first of ``values`` (the address, then the text) found
-    in the link's section; the section, footer or template when none is."""
+    """The field of the link's section that holds the first of ``values`` found there;
+    the section, footer or template when none is in the campaign file."""
     plain = check.place_of(element)
     for value in values:
         if len(value.strip()) > 1:
@@ -276,11 +281,25 @@ def place_of_link(check: CheckInput, element: HtmlElement, *values: str) -> Plac
     return plain
 
 
+def _wording_place(check: CheckInput, element: HtmlElement, href: str, text: str) -> Place:
+    """Where a link's text is written: beside its address (a button's text, an image's
+    alt) when the address has a field of its own, else where the address or text is."""
+    place = place_of_link(check, element, href, text)
+    if place.source is Source.CAMPAIGN and place.field and place.field[-1] in ("url", "href"):
+        beside = check.field_holding([text], place.field[:-1])
+        if beside is not None:
+            return Place(field=beside)
+    return place
+
+
 def _finding(
     check: CheckInput, verdict: _Verdict, element: HtmlElement, href: str, text: str
 ) -> Finding:
     severity = next(rule.severity for rule in RULES if rule.id == verdict.rule)
-    place = place_of_link(check, element, href, text)
+    if verdict.rule == "links.text":
+        place = _wording_place(check, element, href, text)
+    else:
+        place = place_of_link(check, element, href)
     return Finding(verdict.rule, severity, verdict.message, verdict.fix, place)
 
 
