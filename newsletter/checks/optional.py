@@ -36,5 +36,11 @@ def family(name: str) -> OnRequest:
     return _LOADERS[name]()
 
 
-_LOADERS: dict[str, Callable[[], OnRequest]] = {}
+def _links() -> OnRequest:
+    from newsletter.checks import links_online
+
+    return links_online
+
+
+_LOADERS: dict[str, Callable[[], OnRequest]] = {"links": _links}
 """``--links`` and ``--spam``, by name, imported when used."""
