@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from newsletter.checks import accessibility, compliance, images, size, text
+from newsletter.checks import accessibility, compliance, images, links, size, text
 from newsletter.checks.context import CheckInput, Delivery, Reach
 from newsletter.checks.findings import Finding, Place, Severity, Source
 from newsletter.checks.rules import Family, Rule
@@ -38,6 +38,7 @@ FAMILIES: dict[str, Family] = {
     "size": size,
     "size": size,
     "compliance": compliance,
+    "links": links,
     "images": images,
     "text": text,
     "accessibility": accessibility,

@@ -36,11 +36,17 @@ def family(name: str) -> OnRequest:
     return _LOADERS[name]()
 
 
+def _links() -> OnRequest:
+    from newsletter.checks import links_online
+
+    return links_online
+
+
 def _spam() -> OnRequest:
     from newsletter.checks import spam
 
     return spam
 
 
-_LOADERS: dict[str, Callable[[], OnRequest]] = {"spam": _spam}
+_LOADERS: dict[str, Callable[[], OnRequest]] = {"links": _links, "spam": _spam}
 """``--links`` and ``--spam``, by name, imported when used."""
