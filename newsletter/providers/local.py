@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine
 
 from newsletter.approval import file_hashes
-from newsletter.checks import Delivery
+from newsletter.checks import Delivery, Reach
 from newsletter.clock import Clock, utc_now
 from newsletter.config import Settings
 from newsletter.delivery.dkim import DkimSigner
@@ -55,6 +55,7 @@ from newsletter.render.compile import CompiledIssue
 from newsletter.render.merge import LOCAL_TAGS, Recipient
 from newsletter.schedule_time import zone_name
 from newsletter.store import campaigns, deliveries
+from newsletter.store import reach as reach_store
 from newsletter.store import subscribers as store
 from newsletter.store import topics as topics_store
 from newsletter.store.database import open_database
@@ -110,6 +111,10 @@ class LocalProvider(Provider):
             list_unsubscribe_header=True,
             dkim_domain=str(s.dkim_domain) if signing else None,
         )
+
+    def reach(self, issue: Issue) -> Reach:
+        with self.engine.connect() as connection:
+            return reach_store.count(connection, issue.topics)
 
     def skipped_checks(self, slug: str) -> frozenset[str]:
         with self.engine.connect() as connection:
@@ -477,7 +482,12 @@ class LocalProvider(Provider):
                 flush()
             note = f"line {member.source_line}" if member.source_line else ""
             batch[key] = NewMember(
-                member.email, member.first_name, member.last_name, member.topics, note
+                member.email,
+                member.first_name,
+                member.last_name,
+                member.topics,
+                note,
+                member.default_topics,
             )
             if len(batch) >= IMPORT_BATCH:
                 flush()
