@@ -11,6 +11,7 @@ import typer
 from newsletter import sending
 from newsletter.audience_file import check_address
 from newsletter.campaigns import load_issue
+from newsletter.checks.audience import either
 from newsletter.cli.app import app
 from newsletter.cli.gate import show_gate
 from newsletter.cli.options import (
@@ -22,11 +23,11 @@ from newsletter.cli.options import (
 )
 from newsletter.cli.progress import ProgressLine
 from newsletter.config import Settings
-from newsletter.errors import ConfigError
+from newsletter.errors import ConfigError, ProviderError
 from newsletter.interrupts import StopSignals, stop_requests
 from newsletter.models import Issue, SendReport, SendStatus
 from newsletter.providers import get_provider
-from newsletter.providers.base import SendPlan
+from newsletter.providers.base import Provider, SendPlan
 
 
 @app.command("test")
@@ -167,8 +168,10 @@ def _send(
             if choice.resend and plan.already_sent:
                 typer.echo(f"--resend: the {plan.already_sent:,} who received it get it again")
             elif plan.recipients == 0 and not (choice.resend and plan.finished):
-                typer.echo(_nobody(plan, choice.retry_failed))
-                return False
+                why = _nobody(plan, choice.retry_failed, _reaching_nobody_waived(provider))
+                if why is not None:
+                    typer.echo(why)
+                    return False
             return choice.yes or typer.confirm("Send now?", default=False)
 
         progress = ProgressLine()
@@ -208,10 +211,29 @@ def _describe(plan: SendPlan) -> str:
     return "\n".join(lines)
 
 
-def _nobody(plan: SendPlan, retry_failed: bool) -> str:
+def _nobody(plan: SendPlan, retry_failed: bool, waived: bool) -> str | None:
+    """Why a send with nobody to send to stops here, without error; None when it goes
+    ahead, as ``--skip-check audience.nobody`` asked. An issue that reaches nobody is an
+    error, normally raised by the gate (``audience.nobody``), here for a provider that
+    cannot count its reach."""
     if retry_failed:
         return "Nobody to retry: no recipient of this issue is deferred."
-    return "Nobody to send to: no subscribed member chose the issue's topics."
+    if waived:
+        return None
+    if plan.already_sent or plan.deferred:
+        retry = f"; --retry-failed tries the {plan.deferred:,} deferred" if plan.deferred else ""
+        return f"Nobody left to send to: everyone it reaches was sent it or refused{retry}."
+    why = (
+        f"no subscribed member chose {either(plan.topics)}"
+        if plan.topics
+        else "the audience has no subscribed members"
+    )
+    raise ProviderError(f"'{plan.slug}' reaches nobody: {why}")
+
+
+def _reaching_nobody_waived(provider: Provider) -> bool:
+    gate = provider.last_gate
+    return gate is not None and any(f.rule == "audience.nobody" for f in gate.waived)
 
 
 def _summary(report: SendReport) -> None:
