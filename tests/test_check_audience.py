@@ -21,8 +21,9 @@ from newsletter.campaigns import load_issue, load_located
 from newsletter.checks import Reach, Severity
 from newsletter.checks.report import reach_line
 from newsletter.cli import app
+from newsletter.cli import sending as cli_sending
 from newsletter.config import load_settings
-from newsletter.errors import CheckFailed
+from newsletter.errors import CheckFailed, ProviderError
 from newsletter.models import CampaignState
 from newsletter.providers.base import ChangeSource, MemberInput
 from newsletter.providers.local import LocalProvider
@@ -326,3 +327,37 @@ def test_mailchimp_gets_the_default_topics_for_rows_that_name_none():
 def test_the_rules_are_listed(project_dir):
     listed = invoke("check", "--rules").stdout
     assert "audience.nobody" in listed and "audience.left-out" in listed
+
+
+def test_a_send_whose_audience_was_all_refused_says_nobody_is_left(
+    monkeypatch, project_dir, example_file, smtp_sink
+):
+    monkeypatch.setenv("NEWSLETTER_SECRET", TEST_SECRET)
+    monkeypatch.setenv("NEWSLETTER_SMTP_URL", smtp_sink.url)
+    assert invoke("audience", "add", "ana@example.org", "--topic", "events").exit_code == 0
+    smtp_sink.handler.faults.at_rcpt["ana@example.org"] = ["550 5.1.1 No such mailbox"]
+    assert invoke("send", str(example_file), "--yes").exit_code == 1
+    again = invoke("send", str(example_file), "--yes")
+    assert again.exit_code == 0, again.output
+    assert "Nobody left to send to: each of the 1 member(s)" in again.stdout
+    assert smtp_sink.handler.counts["ana@example.org"] == 0
+
+
+class Uncounted(MemoryProvider):
+    """A provider that cannot tell whom an issue reaches, as Mailchimp cannot."""
+
+    def reach(self, issue):
+        return None
+
+
+def test_send_through_a_provider_without_reach_still_refuses_nobody(
+    monkeypatch, settings, example_file
+):
+    provider = Uncounted(settings)
+    monkeypatch.setattr(cli_sending, "get_provider", lambda *_args: provider)
+    issue = load_issue(example_file, settings)
+    with pytest.raises(ProviderError, match="'winter-2026' reaches nobody: no subscribed"):
+        cli_sending._send(
+            issue, settings, None, cli_sending._Choice(True, False, False, False, frozenset())
+        )
+    assert provider.sent == []

@@ -168,7 +168,7 @@ def _send(
             if choice.resend and plan.already_sent:
                 typer.echo(f"--resend: the {plan.already_sent:,} who received it get it again")
             elif plan.recipients == 0 and not (choice.resend and plan.finished):
-                why = _nobody(plan, choice.retry_failed, _reaching_nobody_waived(provider))
+                why = _nobody(plan, choice.retry_failed, provider, issue)
                 if why is not None:
                     typer.echo(why)
                     return False
@@ -211,29 +211,29 @@ def _describe(plan: SendPlan) -> str:
     return "\n".join(lines)
 
 
-def _nobody(plan: SendPlan, retry_failed: bool, waived: bool) -> str | None:
+def _nobody(plan: SendPlan, retry_failed: bool, provider: Provider, issue: Issue) -> str | None:
     """Why a send with nobody to send to stops here, without error; None when it goes
     ahead, as ``--skip-check audience.nobody`` asked. An issue that reaches nobody is an
-    error, normally raised by the gate (``audience.nobody``), here for a provider that
-    cannot count its reach."""
+    error: the gate raises it (``audience.nobody``), or this does for a provider that
+    cannot count whom an issue reaches."""
     if retry_failed:
         return "Nobody to retry: no recipient of this issue is deferred."
-    if waived:
+    gate = provider.last_gate
+    if gate is not None and any(f.rule == "audience.nobody" for f in gate.waived):
         return None
-    if plan.already_sent or plan.deferred:
+    reach = provider.reach(issue)
+    if reach is not None and reach.reached:
         retry = f"; --retry-failed tries the {plan.deferred:,} deferred" if plan.deferred else ""
-        return f"Nobody left to send to: everyone it reaches was sent it or refused{retry}."
+        return (
+            f"Nobody left to send to: each of the {reach.reached:,} member(s) it reaches "
+            f"has had it or was refused{retry}."
+        )
     why = (
         f"no subscribed member chose {either(plan.topics)}"
         if plan.topics
         else "the audience has no subscribed members"
     )
     raise ProviderError(f"'{plan.slug}' reaches nobody: {why}")
-
-
-def _reaching_nobody_waived(provider: Provider) -> bool:
-    gate = provider.last_gate
-    return gate is not None and any(f.rule == "audience.nobody" for f in gate.waived)
 
 
 def _summary(report: SendReport) -> None:
