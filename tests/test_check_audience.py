@@ -361,3 +361,23 @@ def test_send_through_a_provider_without_reach_still_refuses_nobody(
             issue, settings, None, cli_sending._Choice(True, False, False, False, frozenset())
         )
     assert provider.sent == []
+
+
+def test_a_checkout_without_the_store_checks_clean_and_makes_none(project_dir, example_file):
+    """As in CI: nobody can say whom the issue reaches, so the audience rules stay quiet."""
+    checked = invoke("check", str(example_file), "--format", "json")
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.stdout)["reach"] is None
+    assert not (project_dir / ".newsletter").exists()
+
+
+def test_a_send_before_any_import_reaches_nobody(monkeypatch, project_dir, example_file):
+    monkeypatch.setenv("NEWSLETTER_SECRET", TEST_SECRET)
+    sent = invoke("send", str(example_file), "--yes")
+    assert sent.exit_code == 1
+    assert sent.stderr.splitlines() == [
+        "error: 'winter-2026' reaches nobody: the audience has no subscribed members"
+    ]
+    again = invoke("check", str(example_file))
+    assert again.exit_code == 1 and "error [audience.nobody]" in again.stdout
+    assert "Reaches nobody: the audience has no subscribed members" in again.stdout

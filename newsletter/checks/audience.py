@@ -39,7 +39,7 @@ def findings(check: CheckInput) -> list[Finding]:
         return []
     place = TOPICS if reach.topics else ISSUE
     if reach.reached == 0:
-        return [Finding("audience.nobody", Severity.ERROR, _nobody(reach), _fix(reach), place)]
+        return [Finding("audience.nobody", Severity.ERROR, why_nobody(reach), _fix(reach), place)]
     if reach.chose_no_topic:
         missed = reach.chose_no_topic
         message = (
@@ -51,7 +51,8 @@ def findings(check: CheckInput) -> list[Finding]:
     return []
 
 
-def _nobody(reach: Reach) -> str:
+def why_nobody(reach: Reach) -> str:
+    """Why an issue reaches nobody: an empty audience, or who chose what instead."""
     if reach.subscribed == 0:
         return "the audience has no subscribed members"
     if reach.subscribed == 1:

@@ -11,7 +11,7 @@ import typer
 from newsletter import sending
 from newsletter.audience_file import check_address
 from newsletter.campaigns import load_issue
-from newsletter.checks.audience import either
+from newsletter.checks.audience import either, why_nobody
 from newsletter.cli.app import app
 from newsletter.cli.gate import show_gate
 from newsletter.cli.options import (
@@ -228,11 +228,12 @@ def _nobody(plan: SendPlan, retry_failed: bool, provider: Provider, issue: Issue
             f"Nobody left to send to: each of the {reach.reached:,} member(s) it reaches "
             f"has had it or was refused{retry}."
         )
-    why = (
-        f"no subscribed member chose {either(plan.topics)}"
-        if plan.topics
-        else "the audience has no subscribed members"
-    )
+    if reach is not None:
+        why = why_nobody(reach)
+    elif plan.topics:
+        why = f"no subscribed member chose {either(plan.topics)}"
+    else:
+        why = "the audience has no subscribed members"
     raise ProviderError(f"'{plan.slug}' reaches nobody: {why}")
 
 

@@ -60,6 +60,7 @@ from newsletter.store import subscribers as store
 from newsletter.store import topics as topics_store
 from newsletter.store.database import open_database
 from newsletter.store.deliveries import AudienceRow, DeliveryStatus, Selection
+from newsletter.store.idle import sqlite_file
 from newsletter.store.subscribers import ImportCounts, NewMember
 
 IMPORT_BATCH = 500
@@ -112,7 +113,15 @@ class LocalProvider(Provider):
             dkim_domain=str(s.dkim_domain) if signing else None,
         )
 
-    def reach(self, issue: Issue) -> Reach:
+    def reach(self, issue: Issue) -> Reach | None:
+        """None where the store was never made (a checkout without the audience, as in
+        CI): whom the issue reaches is unknown there, and making an empty store would not
+        tell."""
+        if self._engine is None:
+            url = self.settings.database_url.get_secret_value()
+            path = sqlite_file(url, self.settings.root)
+            if path is not None and not path.exists():
+                return None
         with self.engine.connect() as connection:
             return reach_store.count(connection, issue.topics)
 
