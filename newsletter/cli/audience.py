@@ -58,8 +58,8 @@ def import_(
     listed as FILE:LINE: reason and the rest are imported. Rows for the same address
     are merged. Members who unsubscribed stay unsubscribed unless --resubscribe is given.
     Importing the same file twice changes nothing the second time. An issue that names
-    topics reaches only members who chose one: --topics gives a list without a topics
-    column some.
+    topics reaches only members who chose one of them: --topics gives topics to the
+    members of a list without a topics column.
 
     Example: newsletter audience import members.csv --topics reviews,events
     """
