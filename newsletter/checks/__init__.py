@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from newsletter.checks import accessibility, compliance, images, links, size, text
+from newsletter.checks import accessibility, audience, compliance, images, links, size, text
 from newsletter.checks.context import CheckInput, Delivery, Reach
 from newsletter.checks.findings import Finding, Place, Severity, Source
 from newsletter.checks.rules import Family, Rule
@@ -42,6 +42,7 @@ FAMILIES: dict[str, Family] = {
     "images": images,
     "text": text,
     "accessibility": accessibility,
+    "audience": audience,
 }
 """The families every check and every gate runs, in the order they are reported."""
 

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from newsletter.checks.audience import either, members
 from newsletter.checks.context import CheckInput, Reach
 from newsletter.checks.findings import Finding, Severity
 from newsletter.checks.optional import Extra
@@ -87,8 +88,17 @@ def text_lines(report: CheckReport) -> list[str]:
 
 
 def reach_line(reach: Reach) -> str:
-    topics = f" who chose {', '.join(reach.topics)}" if reach.topics else ""
-    line = f"Reaches {reach.reached:,} of {reach.subscribed:,} subscribed members{topics}"
+    """Who the issue reaches and who it leaves out, in one sentence."""
+    if reach.subscribed == 0:
+        return "Reaches nobody: the audience has no subscribed members"
+    if not reach.topics:
+        everyone = "the only" if reach.subscribed == 1 else f"all {reach.subscribed:,}"
+        return f"Reaches {everyone} subscribed member{'s' if reach.subscribed > 1 else ''}"
+    share = f"{reach.reached:,}" if reach.reached else "none"
+    line = (
+        f"Reaches {share} of the {members(reach.subscribed)} "
+        f"(it goes to those who chose {either(reach.topics)})"
+    )
     left = []
     if reach.chose_no_topic:
         left.append(f"{reach.chose_no_topic:,} who chose no topic")

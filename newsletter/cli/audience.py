@@ -6,6 +6,8 @@ the chosen provider keeps (the local database or Mailchimp).
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -39,6 +41,14 @@ def import_(
         bool,
         typer.Option(help="Also resubscribe listed members who had unsubscribed or bounced."),
     ] = False,
+    topics: Annotated[
+        str | None,
+        typer.Option(
+            "--topics",
+            help="Topics (comma-separated) for members whose row names none and who have "
+            "chosen none yet; members who chose topics keep them.",
+        ),
+    ] = None,
     project: ProjectOption = None,
     provider_name: ProviderOption = None,
 ) -> None:
@@ -47,15 +57,19 @@ def import_(
     Header names are matched loosely ("E-mail Address", "Surname", ...). Bad rows are
     listed as FILE:LINE: reason and the rest are imported. Rows for the same address
     are merged. Members who unsubscribed stay unsubscribed unless --resubscribe is given.
-    Importing the same file twice changes nothing the second time.
+    Importing the same file twice changes nothing the second time. An issue that names
+    topics reaches only members who chose one of them: --topics gives topics to the
+    members of a list without a topics column.
 
-    Example: newsletter audience import members.csv
+    Example: newsletter audience import members.csv --topics reviews,events
     """
     settings = settings_for(project)
+    defaults = _default_topics(topics, settings.topic_ids)
     read = read_members(file, settings.topic_ids)
+    members = [dataclasses.replace(m, default_topics=defaults) for m in read.members]
     with get_provider(settings, provider_name) as provider:
         provider.require(Capability.AUDIENCE, "import members")
-        report = provider.import_members(read.members, resubscribe=resubscribe)
+        report = provider.import_members(members, resubscribe=resubscribe)
     problems = list(read.problems)
     problems += [
         f"{file}:{r.source_line}: {r.reason}" if r.source_line else f"{file}: {r.email}: {r.reason}"
@@ -74,6 +88,19 @@ def import_(
         typer.echo("\n".join(problems), err=True)
         typer.echo(f"{len(problems)} row(s) not imported", err=True)
         raise typer.Exit(1)
+
+
+def _default_topics(value: str | None, known: frozenset[str]) -> frozenset[str]:
+    chosen = frozenset(t for t in re.split(r"[,;\s]+", (value or "").lower()) if t)
+    unknown = sorted(chosen - known)
+    if unknown:
+        choices = ", ".join(sorted(known)) or "none are defined"
+        raise ConfigError(
+            f"--topics: unknown topic '{unknown[0]}' (topics in newsletter.yaml: {choices})"
+        )
+    if value is not None and not chosen:
+        raise ConfigError("--topics needs at least one topic, e.g. --topics reviews,events")
+    return chosen
 
 
 @audience_app.command()

@@ -11,6 +11,7 @@ import typer
 from newsletter import sending
 from newsletter.audience_file import check_address
 from newsletter.campaigns import load_issue
+from newsletter.checks.audience import either, why_nobody
 from newsletter.cli.app import app
 from newsletter.cli.gate import show_gate
 from newsletter.cli.options import (
@@ -22,11 +23,11 @@ from newsletter.cli.options import (
 )
 from newsletter.cli.progress import ProgressLine
 from newsletter.config import Settings
-from newsletter.errors import ConfigError
+from newsletter.errors import ConfigError, ProviderError
 from newsletter.interrupts import StopSignals, stop_requests
 from newsletter.models import Issue, SendReport, SendStatus
 from newsletter.providers import get_provider
-from newsletter.providers.base import SendPlan
+from newsletter.providers.base import Provider, SendPlan
 
 
 @app.command("test")
@@ -167,8 +168,10 @@ def _send(
             if choice.resend and plan.already_sent:
                 typer.echo(f"--resend: the {plan.already_sent:,} who received it get it again")
             elif plan.recipients == 0 and not (choice.resend and plan.finished):
-                typer.echo(_nobody(plan, choice.retry_failed))
-                return False
+                why = _nobody(plan, choice.retry_failed, provider, issue)
+                if why is not None:
+                    typer.echo(why)
+                    return False
             return choice.yes or typer.confirm("Send now?", default=False)
 
         progress = ProgressLine()
@@ -208,10 +211,30 @@ def _describe(plan: SendPlan) -> str:
     return "\n".join(lines)
 
 
-def _nobody(plan: SendPlan, retry_failed: bool) -> str:
+def _nobody(plan: SendPlan, retry_failed: bool, provider: Provider, issue: Issue) -> str | None:
+    """Why a send with nobody to send to stops here, without error; None when it goes
+    ahead, as ``--skip-check audience.nobody`` asked. An issue that reaches nobody is an
+    error: the gate raises it (``audience.nobody``), or this does for a provider that
+    cannot count whom an issue reaches."""
     if retry_failed:
         return "Nobody to retry: no recipient of this issue is deferred."
-    return "Nobody to send to: no subscribed member chose the issue's topics."
+    gate = provider.last_gate
+    if gate is not None and any(f.rule == "audience.nobody" for f in gate.waived):
+        return None
+    reach = provider.reach(issue)
+    if reach is not None and reach.reached:
+        retry = f"; --retry-failed tries the {plan.deferred:,} deferred" if plan.deferred else ""
+        return (
+            f"Nobody left to send to: each of the {reach.reached:,} member(s) it reaches "
+            f"has had it or was refused{retry}."
+        )
+    if reach is not None:
+        why = why_nobody(reach)
+    elif plan.topics:
+        why = f"no subscribed member chose {either(plan.topics)}"
+    else:
+        why = "the audience has no subscribed members"
+    raise ProviderError(f"'{plan.slug}' reaches nobody: {why}")
 
 
 def _summary(report: SendReport) -> None:

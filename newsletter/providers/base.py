@@ -72,6 +72,13 @@ class MemberInput:
     last_name: str = ""
     topics: frozenset[str] = frozenset()
     source_line: int | None = None
+    default_topics: frozenset[str] = frozenset()
+    """Topics for a member whose row names none and who has chosen none yet
+    (``audience import --topics``); a member who chose topics keeps them."""
+
+    def topics_given(self, current: frozenset[str] | set[str]) -> frozenset[str]:
+        """The topics to write for a member who has ``current``; empty keeps them."""
+        return self.topics or (frozenset() if current else self.default_topics)
 
 
 @dataclass(frozen=True)
@@ -163,7 +170,7 @@ class TopicScreen:
 
     def __call__(self, members: Iterable[MemberInput]) -> Iterator[MemberInput]:
         for member in members:
-            unknown = member.topics - self.known
+            unknown = (member.topics | member.default_topics) - self.known
             if unknown:
                 reason = f"unknown topic '{sorted(unknown)[0]}'"
                 self.rejected.append(RejectedMember(member.email, reason, member.source_line))

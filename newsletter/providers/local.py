@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine
 
 from newsletter.approval import file_hashes
-from newsletter.checks import Delivery
+from newsletter.checks import Delivery, Reach
 from newsletter.clock import Clock, utc_now
 from newsletter.config import Settings
 from newsletter.delivery.dkim import DkimSigner
@@ -55,10 +55,12 @@ from newsletter.render.compile import CompiledIssue
 from newsletter.render.merge import LOCAL_TAGS, Recipient
 from newsletter.schedule_time import zone_name
 from newsletter.store import campaigns, deliveries
+from newsletter.store import reach as reach_store
 from newsletter.store import subscribers as store
 from newsletter.store import topics as topics_store
 from newsletter.store.database import open_database
 from newsletter.store.deliveries import AudienceRow, DeliveryStatus, Selection
+from newsletter.store.idle import sqlite_file
 from newsletter.store.subscribers import ImportCounts, NewMember
 
 IMPORT_BATCH = 500
@@ -110,6 +112,18 @@ class LocalProvider(Provider):
             list_unsubscribe_header=True,
             dkim_domain=str(s.dkim_domain) if signing else None,
         )
+
+    def reach(self, issue: Issue) -> Reach | None:
+        """None where the store was never made (a checkout without the audience, as in
+        CI): whom the issue reaches is unknown there, and making an empty store would not
+        tell."""
+        if self._engine is None:
+            url = self.settings.database_url.get_secret_value()
+            path = sqlite_file(url, self.settings.root)
+            if path is not None and not path.exists():
+                return None
+        with self.engine.connect() as connection:
+            return reach_store.count(connection, issue.topics)
 
     def skipped_checks(self, slug: str) -> frozenset[str]:
         with self.engine.connect() as connection:
@@ -477,7 +491,12 @@ class LocalProvider(Provider):
                 flush()
             note = f"line {member.source_line}" if member.source_line else ""
             batch[key] = NewMember(
-                member.email, member.first_name, member.last_name, member.topics, note
+                member.email,
+                member.first_name,
+                member.last_name,
+                member.topics,
+                note,
+                member.default_topics,
             )
             if len(batch) >= IMPORT_BATCH:
                 flush()

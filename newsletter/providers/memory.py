@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from newsletter.checks import Reach
 from newsletter.clock import Clock, utc_now
 from newsletter.config import Settings
 from newsletter.errors import ProviderError
@@ -130,6 +131,16 @@ class MemoryProvider(Provider):
             if s.status is SubscriberStatus.SUBSCRIBED and (not wanted or wanted & s.topics)
         ]
 
+    def reach(self, issue: Issue) -> Reach:
+        wanted = set(issue.topics)
+        subscribed = [
+            s for s in self.subscribers.values() if s.status is SubscriberStatus.SUBSCRIBED
+        ]
+        reached = sum(1 for s in subscribed if not wanted or wanted & s.topics)
+        no_topic = sum(1 for s in subscribed if wanted and not s.topics)
+        other = len(subscribed) - reached - no_topic
+        return Reach(len(subscribed), reached, no_topic, other, tuple(issue.topics))
+
     def _send_test(
         self, issue: Issue, compiled: CompiledIssue, recipients: Sequence[str]
     ) -> SendReport:
@@ -186,7 +197,7 @@ class MemoryProvider(Provider):
                     email=member.email,
                     first_name=member.first_name,
                     last_name=member.last_name,
-                    topics=member.topics,
+                    topics=member.topics_given(frozenset()),
                 )
                 self.subscribers[subscriber.id] = subscriber
                 self._log(subscriber.id, "subscribed", source)
@@ -200,7 +211,7 @@ class MemoryProvider(Provider):
                 update={
                     "first_name": member.first_name or existing.first_name,
                     "last_name": member.last_name or existing.last_name,
-                    "topics": member.topics or existing.topics,
+                    "topics": member.topics_given(existing.topics) or existing.topics,
                     "status": SubscriberStatus.SUBSCRIBED,
                 }
             )

@@ -163,6 +163,12 @@ class NewMember:
     last_name: str
     topics: frozenset[str]
     note: str = ""
+    default_topics: frozenset[str] = frozenset()
+    """For a member whose row names no topic and who has none yet."""
+
+    def topics_given(self, current: set[str]) -> frozenset[str]:
+        """The topics to write for a member who has ``current``; empty keeps them."""
+        return self.topics or (frozenset() if current else self.default_topics)
 
 
 @dataclass
@@ -201,12 +207,13 @@ class _ImportBatch:
                 "updated_at": self.now,
             }
         )
+        chosen = member.topics_given(set())
         self.new_topics.extend(
-            {"subscriber_id": subscriber_id, "topic_id": t} for t in sorted(member.topics)
+            {"subscriber_id": subscriber_id, "topic_id": t} for t in sorted(chosen)
         )
         self._note(subscriber_id, "subscribed", member)
-        if member.topics:
-            self._note(subscriber_id, _topics_action(member.topics), member)
+        if chosen:
+            self._note(subscriber_id, _topics_action(chosen), member)
 
     def update(self, row: Row[Any], member: NewMember, current: set[str]) -> bool:
         """Bring a subscribed (or resubscribed) member up to date; True if anything changed."""
@@ -218,10 +225,11 @@ class _ImportBatch:
         if row.status != SubscriberStatus.SUBSCRIBED.value:
             values["status"] = SubscriberStatus.SUBSCRIBED.value
             self._note(row.id, "resubscribed", member)
-        topics_changed = bool(member.topics) and current != set(member.topics)
+        chosen = member.topics_given(current)
+        topics_changed = bool(chosen) and current != set(chosen)
         if topics_changed:
-            _write_topics(self.connection, row.id, current, member.topics)
-            self._note(row.id, _topics_action(member.topics), member)
+            _write_topics(self.connection, row.id, current, chosen)
+            self._note(row.id, _topics_action(chosen), member)
         if not (values or topics_changed):
             return False
         self.connection.execute(
@@ -249,7 +257,8 @@ def import_batch(
     counts: ImportCounts,
 ) -> None:
     """Add or update one batch (unique emails). Unsubscribed and bounced members keep
-    their status unless ``resubscribe``; a topics column left empty keeps their topics."""
+    their status unless ``resubscribe``; a topics column left empty keeps their topics, and
+    gives the default topics to a member who has none."""
     keys = [email_key(m.email) for m in members]
     existing = {
         row.email_key: row

@@ -98,8 +98,9 @@ def member_payload(
     }
     if merge_fields:
         payload["merge_fields"] = merge_fields
-    if member.topics and interests is not None:
-        payload["interests"] = interests.interests(member.topics)
+    topics = member.topics or member.default_topics
+    if topics and interests is not None:
+        payload["interests"] = interests.interests(topics)
     return payload
 
 

@@ -59,7 +59,9 @@ class Members:
         fails is reported row by row; the import is safe to run again.
         """
         unique, rejected = self._screen(members)
-        interests = self.groups.required() if any(m.topics for m in unique) else None
+        interests = (
+            self.groups.required() if any(m.topics or m.default_topics for m in unique) else None
+        )
         batches = [unique[i : i + BATCH_SIZE] for i in range(0, len(unique), BATCH_SIZE)]
         if not batches:
             return ImportReport(rejected=tuple(rejected))
