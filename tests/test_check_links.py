@@ -569,7 +569,9 @@ def test_check_links_at_the_command_line_reports_json_the_schema_describes(
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)
     assert document["links"] == {"checked": 4, "broken": 1, "redirected": 1}
-    rules = sorted(item["rule"] for item in document["findings"])
+    rules = sorted(
+        item["rule"] for item in document["findings"] if item["rule"].startswith("links.")
+    )
     assert rules == [
         "links.broken",
         "links.insecure",

@@ -36,7 +36,6 @@ __all__ = [
 
 FAMILIES: dict[str, Family] = {
     "size": size,
-    "size": size,
     "compliance": compliance,
     "links": links,
     "images": images,
@@ -45,10 +44,6 @@ FAMILIES: dict[str, Family] = {
     "audience": audience,
 }
 """The families every check and every gate runs, in the order they are reported."""
-
-ON_REQUEST: tuple[str, ...] = ()
-"""Families whose rules are known (``--skip-check`` accepts them) but which run only
-when asked, since they need the network or another program."""
 
 _ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.NOTE: 2}
 
