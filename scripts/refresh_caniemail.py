@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", default=VERSION, help=f"package version ({VERSION})")
     parser.add_argument("--check", action="store_true", help="compare, do not write")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="where the files live")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
         try:
@@ -83,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         except PackageError as exc:
             print(str(exc), file=sys.stderr)
             return 2
-    return compare(data, licence) if args.check else write(data, licence)
+    if args.check:
+        return compare(data, licence, args.data_dir)
+    return write(data, licence, args.data_dir)
 
 
 def npm_pack(version: str, into: Path) -> tuple[Path, str]:
@@ -182,20 +185,19 @@ def _dump(note: dict[str, str], clients: dict[str, Any], features: dict[str, Any
     return "\n".join(lines)
 
 
-def write(data: str, licence: str) -> int:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    (DATA_DIR / DATA_FILE).write_text(data, encoding="utf-8")
-    (DATA_DIR / LICENCE_FILE).write_text(licence, encoding="utf-8")
-    print(f"wrote {DATA_DIR / DATA_FILE} and {DATA_DIR / LICENCE_FILE}")
+def write(data: str, licence: str, into: Path) -> int:
+    into.mkdir(parents=True, exist_ok=True)
+    (into / DATA_FILE).write_text(data, encoding="utf-8")
+    (into / LICENCE_FILE).write_text(licence, encoding="utf-8")
+    print(f"wrote {into / DATA_FILE} and {into / LICENCE_FILE}")
     return 0
 
 
-def compare(data: str, licence: str) -> int:
+def compare(data: str, licence: str, held: Path) -> int:
     stale = [
         name
         for name, text in ((DATA_FILE, data), (LICENCE_FILE, licence))
-        if not (DATA_DIR / name).is_file()
-        or (DATA_DIR / name).read_text(encoding="utf-8") != text
+        if not (held / name).is_file() or (held / name).read_text(encoding="utf-8") != text
     ]
     if stale:
         print(
