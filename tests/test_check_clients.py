@@ -12,14 +12,19 @@ import sys
 import time
 from pathlib import Path
 
+import jsonschema
+import lxml.html
 import pytest
 from conftest import REPO
 from mailchimp_support import fake_provider
+from typer.testing import CliRunner
 
 from newsletter.campaigns import load_located
-from newsletter.checks import FAMILIES, clients
+from newsletter.checks import FAMILIES, clients, report
+from newsletter.checks.client_html import uses as html_uses
 from newsletter.checks.client_support import DATA_FILE, table
 from newsletter.checks.findings import Place, Severity, Source
+from newsletter.cli import app
 from newsletter.providers import get_provider
 from newsletter.providers.mailchimp.fake import FakeMailchimp
 
@@ -148,6 +153,25 @@ def test_a_background_image_mjml_draws_in_vml_for_outlook_is_not_reported_for_ou
     assert not [finding for finding in found if "Outlook" in finding.message], found
 
 
+def test_text_hidden_only_by_display_none_shows_in_gmails_mobile_webmail(
+    settings, project_dir, example_file
+):
+    override(project_dir, ARTICLE, BODY, f'<div style="display:none">secret</div>\n{BODY}')
+    _, found = findings_of(settings, example_file)
+    assert [finding.message for finding in found] == [
+        "Gmail (mobile webmail) ignores the CSS `display: none`"
+    ]
+
+
+def test_text_hidden_several_ways_at_once_like_the_preview_text_is_not_reported(
+    settings, project_dir, example_file
+):
+    hidden = "display:none;max-height:0;overflow:hidden;opacity:0"
+    override(project_dir, ARTICLE, BODY, f'<div style="{hidden}">secret</div>\n{BODY}')
+    _, found = findings_of(settings, example_file)
+    assert found == []
+
+
 def test_comma_less_rgb_is_reported_for_the_clients_that_drop_it(
     settings, project_dir, example_file
 ):
@@ -220,6 +244,23 @@ def test_a_video_in_the_footer_names_the_clients_that_cannot_play_it(
     assert found[0].place == Place(Source.TEMPLATE, name="footer.mjml.j2")
 
 
+def test_newsletter_check_reports_it_in_its_json_and_the_issue_can_still_go_out(
+    project_dir, example_file
+):
+    video = '<mj-raw><video src="https://www.example.org/film.mp4"></video></mj-raw>'
+    override(project_dir, FOOTER, "        <mj-divider />", f"        <mj-divider />\n{video}")
+    result = CliRunner().invoke(app, ["check", str(example_file), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    output = json.loads(result.stdout)
+    schema = json.loads((Path(report.__file__).parent / "report.schema.json").read_text())
+    jsonschema.validate(output, schema)
+    assert output["ok"] and output["counts"] == {"error": 0, "warning": 1, "note": 0}
+    (finding,) = output["findings"]
+    assert finding["rule"] == RULE and finding["severity"] == "warning"
+    assert finding["source"] == "template"
+    assert finding["file"] == str(project_dir / FOOTER)
+
+
 def test_svg_in_a_section_body(settings, project_dir, example_file):
     svg = '<svg width="10" height="10"><circle cx="5" cy="5" r="5"/></svg>'
     override(project_dir, ARTICLE, BODY, f"{svg}\n{BODY}")
@@ -238,6 +279,110 @@ def test_a_jump_link_to_nowhere_is_reported(settings, project_dir, example_file)
         "Gmail (iPhone app) and Yahoo Mail (iPhone app, Android app) ignore "
         "the HTML feature 'Local anchors'"
     )
+
+
+# --- every feature of the data is looked for ----------------------------------------------
+
+NOT_LOOKED_FOR = ("css-selector-", "css-pseudo-", "css-comments", "css-nesting", "html-comments")
+NOT_LOOKED_FOR += ("html-doctype",)
+"""Selectors only matter where <style> works, which the head-styles fallback covers;
+comments, nesting and the doctype are not features a template author reaches for."""
+
+UNITS = ("ch", "cm", "em", "ex", "in", "mm", "pc", "pt", "px", "rem", "vh", "vw", "vmax", "vmin")
+CSS_SAMPLES = {
+    "css-at-font-face": "@font-face { font-family: Brand; src: url(brand.woff2); }",
+    "css-at-import": "@import url(more.css);",
+    "css-at-keyframes": "@keyframes fade { to { opacity: 0; } }",
+    "css-at-media": "@media (max-width: 480px) { .x { color: red; } }",
+    "css-at-media-device-pixel-ratio": "@media (-webkit-min-device-pixel-ratio: 2) {}",
+    "css-at-media-hover": "@media (hover: hover) {}",
+    "css-at-media-orientation": "@media (orientation: landscape) {}",
+    "css-at-media-prefers-color-scheme": "@media (prefers-color-scheme: dark) {}",
+    "css-at-media-prefers-reduced-motion": "@media (prefers-reduced-motion: reduce) {}",
+    "css-at-supports": "@supports (display: grid) {}",
+    "css-block-inline-size": ".x { block-size: 10px; }",
+    "css-border-inline-block": ".x { border-inline: 1px solid; }",
+    "css-border-inline-block-individual": ".x { border-inline-start-color: red; }",
+    "css-border-inline-block-longhand": ".x { border-block-width: 1px; }",
+    "css-border-radius-logical": ".x { border-start-end-radius: 4px; }",
+    "css-column-layout-properties": ".x { column-rule-style: solid; }",
+    "css-conic-gradient": ".x { background-image: conic-gradient(red, blue); }",
+    "css-display-flex": ".x { display: inline-flex; }",
+    "css-display-grid": ".x { display: grid; }",
+    "css-display-none": ".x { display: none; }",
+    "css-function-clamp": ".x { width: clamp(1px, 50%, 600px); }",
+    "css-function-light-dark": ".x { color: light-dark(#000, #fff); }",
+    "css-function-max": ".x { width: max(1px, 50%); }",
+    "css-function-min": ".x { width: min(600px, 100%); }",
+    "css-important": ".x { color: red !important; }",
+    "css-intrinsic-size": ".x { width: fit-content; }",
+    "css-left-right-top-bottom": ".x { bottom: 0; }",
+    "css-linear-gradient": ".x { background: linear-gradient(red, blue); }",
+    "css-margin-block-start-end": ".x { margin-block-end: 1px; }",
+    "css-margin-inline-block": ".x { margin-inline: 1px; }",
+    "css-margin-inline-start-end": ".x { margin-inline-start: 1px; }",
+    "css-modern-color": ".x { color: oklch(50% 0.1 200); }",
+    "css-padding-block-start-end": ".x { padding-block-start: 1px; }",
+    "css-padding-inline-block": ".x { padding-block: 1px; }",
+    "css-padding-inline-start-end": ".x { padding-inline-end: 1px; }",
+    "css-radial-gradient": ".x { background-image: radial-gradient(red, blue); }",
+    "css-rgb": ".x { color: rgb(0, 0, 0); }",
+    "css-rgba": ".x { color: rgba(0, 0, 0, 0.5); }",
+    "css-sytem-ui": ".x { font-family: system-ui, sans-serif; }",
+    "css-unit-calc": ".x { width: calc(100% - 20px); }",
+    "css-unit-initial": ".x { color: initial; }",
+    "css-unit-percent": ".x { width: 50%; }",
+    "css-variables": ".x { color: var(--brand); }",
+    **{f"css-unit-{unit}": f".x {{ width: 2{unit}; }}" for unit in UNITS},
+}
+HTML_SAMPLES = {
+    "css-inert-attribute": "<div inert></div>",
+    "html-anchor-links": '<a href="#top">top</a>',
+    "html-button-reset": '<button type="reset">reset</button>',
+    "html-button-submit": "<button>send</button>",
+    "html-h1-h6": "<h4>heading</h4>",
+    "html-image-maps": '<img src="x.png" usemap="#m">',
+    "html-input-text": "<input>",
+    "html-lists": "<dl><dt>term</dt></dl>",
+    "html-loading-attribute": '<img src="x.png" loading="lazy">',
+    "html-mailto-links": '<a href="mailto:ana@example.org">write</a>',
+    "html-meta-color-scheme": '<meta name="color-scheme" content="light dark">',
+    "html-semantics": "<nav>menu</nav>",
+    **{
+        f"html-input-{kind}": f'<input type="{kind}">'
+        for kind in ("checkbox", "hidden", "radio", "reset", "submit")
+    },
+}
+
+
+def slugs_in(style: str = "", body: str = "") -> set[str]:
+    page = f"<html><head><style>{style}</style></head><body>{body}</body></html>"
+    return {use.slug for use in html_uses(lxml.html.document_fromstring(page))}
+
+
+def test_every_css_feature_of_the_data_is_looked_for_or_left_out_on_purpose():
+    for slug, feature in table().features.items():
+        if feature.category != "css" or slug.startswith(NOT_LOOKED_FOR):
+            continue
+        if slug in HTML_SAMPLES:
+            continue
+        sample = CSS_SAMPLES.get(slug, f".x {{ {slug.removeprefix('css-')}: inherit; }}")
+        assert slug in slugs_in(style=sample), f"{slug} ({feature.title}) from {sample!r}"
+
+
+def test_every_html_feature_of_the_data_is_looked_for_or_left_out_on_purpose():
+    for slug, feature in table().features.items():
+        if not slug.startswith("html-") or slug.startswith(NOT_LOOKED_FOR):
+            continue
+        name = slug.removeprefix("html-")
+        sample = HTML_SAMPLES.get(slug, f'<{name}></{name}><div {name}="x"></div>')
+        assert slug in slugs_in(body=sample), f"{slug} ({feature.title}) from {sample!r}"
+    assert "css-inert-attribute" in slugs_in(body=HTML_SAMPLES["css-inert-attribute"])
+
+
+def test_a_feature_named_like_a_property_is_not_taken_for_one():
+    found = slugs_in(style=".x { rgb: inherit; display-flex: inherit; comments: inherit; }")
+    assert found == {"html-style", "html-body"}
 
 
 # --- the data ---------------------------------------------------------------------------

@@ -175,17 +175,24 @@ def _declaration_slugs(prop: str, declaration: Declaration) -> list[str]:
     return list(dict.fromkeys(slugs))
 
 
+_TITLE_WORD = re.compile(r"[\s:,]")
+
+
 @lru_cache(maxsize=1024)
 def property_slug(prop: str) -> str | None:
-    """The caniemail feature that reports ``prop``, if any."""
+    """The caniemail feature that reports ``prop``, if any: one named after it whose
+    title starts with the property (``css-height``, "height property"), so a feature
+    such as ``css-display-flex`` or ``css-rgb`` is never taken for a property."""
     if prop.startswith("--"):
         return "css-variables"
     for pattern, slug in _PATTERNS:
         matched = pattern.fullmatch(prop)
         if matched:
             return matched.expand(slug)
-    slug = f"css-{prop}"
-    return slug if slug in table().features else None
+    feature = table().features.get(f"css-{prop}")
+    if feature is not None and _TITLE_WORD.split(feature.title, maxsplit=1)[0] == prop:
+        return feature.slug
+    return None
 
 
 def _value_slugs(prop: str, value: list[Node]) -> Iterator[str]:

@@ -22,8 +22,8 @@ A client that lacks a feature is not reported where one of these holds for the u
 - harmless: ``target``, ``loading``, ``role`` and ``aria-*`` attributes, ``cursor`` and
   ``border-radius``: where ignored, links still open, images still load and the layout
   stands (corners are square); only the hint is lost.
-- wrapping: ``word-break`` on MJML's text cells; where ignored, text wraps between words
-  as usual.
+- wrapping: ``word-break``, which MJML sets on every text cell; where ignored, text
+  wraps between words as usual.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ def _finding(
     if feature.category == "html":
         fix = (
             "take it out of the template, or put something these clients show in its place "
-            f"(an image linking to a video, say); details: {details}"
+            f"(an image that links to the video or form on the website, say); details: {details}"
         )
     else:
         fix = (
