@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from newsletter.checks import accessibility, audience, clients, compliance, images, links, size, text
+from newsletter.checks import (
+    accessibility,
+    audience,
+    clients,
+    compliance,
+    images,
+    links,
+    size,
+    text,
+)
 from newsletter.checks.context import CheckInput, Delivery, Reach
 from newsletter.checks.findings import Finding, Place, Severity, Source
 from newsletter.checks.rules import Family, Rule
@@ -35,7 +44,6 @@ __all__ = [
 ]
 
 FAMILIES: dict[str, Family] = {
-    "size": size,
     "size": size,
     "compliance": compliance,
     "links": links,
