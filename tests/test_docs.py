@@ -75,3 +75,16 @@ def test_readme_and_env_example_state_the_input_limits_the_code_uses():
         assert phrase in words, phrase
     env_example = (REPO / ".env.example").read_text(encoding="utf-8")
     assert f"# NEWSLETTER_MAX_FILE_BYTES={DEFAULT_MAX_FILE_BYTES}\n" in env_example
+
+
+def test_the_readme_lists_every_check_rule_with_its_severity():
+    from newsletter import checks
+
+    table = README[README.index("<!-- rules:start -->") : README.index("<!-- rules:end -->")]
+    rows = dict(re.findall(r"^\| `([a-z]+\.[a-z0-9-]+)` \| ([^|]+) \|", table, re.M))
+    known = checks.rules()
+    assert sorted(rows) == sorted(known), "the README's rules table and the code disagree"
+    for rule_id, rule in known.items():
+        worst = rows[rule_id].split(",")[0].split()[0]
+        said = "error" if "error" in rows[rule_id] else worst
+        assert said == rule.severity.value, f"{rule_id}: the README says {rows[rule_id]!r}"
