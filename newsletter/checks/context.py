@@ -17,6 +17,7 @@ import lxml.html
 from lxml.html import HtmlElement
 
 from newsletter.checks.findings import FieldPath, Place, Source
+from newsletter.checks.styles import Styles
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.models import Issue
@@ -83,6 +84,12 @@ class CheckInput:
     @cached_property
     def document(self) -> HtmlElement:
         return lxml.html.document_fromstring(self.compiled.html)
+
+    @cached_property
+    def styles(self) -> Styles:
+        """How each element looks and whether a reader can see it: one walk, shared by
+        every family."""
+        return Styles(self.document)
 
     def elements(self, *tags: str) -> Iterator[HtmlElement]:
         """The document's elements in order, only ``tags`` when given."""
