@@ -42,6 +42,8 @@ _ZERO_WIDTH = "\u200b\u200c\u200d\u034f\u2060\ufeff\u00ad"
 
 @dataclass(frozen=True, slots=True)
 class Look:
+    """How one element looks to a reader, inherited values worked in."""
+
     size: float
     """Font size in CSS pixels."""
     bold: bool
@@ -76,26 +78,24 @@ class Facts(NamedTuple):
     """The ``hidden`` attribute."""
     bgcolor: str | None
     colour: str | None
-    """The ``color`` attribute (of ``<font>``)."""
+    """The ``color`` of a ``<font>``."""
     size: str | None
-    """The ``size`` attribute (of ``<font>``)."""
+    """The ``size`` of a ``<font>``."""
     href: bool
-    """It has an ``href`` (a link, on ``<a>``)."""
+    """An ``<a>`` with an ``href``: a link."""
 
 
-def facts(element: HtmlElement, sheet: StyleSheet) -> Facts:
+def facts(element: HtmlElement, sheet: StyleSheet) -> tuple[object, ...]:
+    """The fields of ``Facts``, as a plain tuple: cheap to build and to look up for the
+    hundreds of elements whose look is already known."""
+    tag = element.tag
     get = element.get
-    return Facts(
-        element.tag,
-        get("style"),
-        sheet.matching(element),
-        get("class"),
-        get("hidden"),
-        get("bgcolor"),
-        get("color"),
-        get("size"),
-        get("href") is not None,
-    )
+    head = (tag, get("style"), sheet.matching(element), get("class"), get("hidden"), get("bgcolor"))
+    if tag == "font":
+        return (*head, get("color"), get("size"), False)
+    if tag == "a":
+        return (*head, None, None, get("href") is not None)
+    return (*head, None, None, False)
 
 
 class Styles:
@@ -111,15 +111,15 @@ class Styles:
         sheet = style_sheet(self._document, PROPERTIES)
         found: dict[HtmlElement, Look] = {}
         interned: dict[Look, Look] = {ROOT: ROOT}
-        known: dict[tuple[int, Facts], Look] = {}
+        known: dict[tuple[object, ...], Look] = {}
         for element in self._document.iter():
             if not isinstance(element.tag, str):
                 continue
             parent = found.get(element.getparent(), ROOT)
-            key = (id(parent), facts(element, sheet))
+            key = (id(parent), *facts(element, sheet))
             look = known.get(key)
             if look is None:
-                look = look_of(key[1], parent)
+                look = look_of(Facts._make(key[1:]), parent)
                 look = known[key] = interned.setdefault(look, look)
             found[element] = look
         return found
@@ -224,7 +224,7 @@ def _size(element: Facts, own: Declared, parent: float) -> float:
         factor, pixels = own.size
         return factor * parent + pixels
     size = parent * _TAG_SCALE.get(element.tag, 1.0)
-    if element.tag == "font" and element.size:
+    if element.size:
         size = _font_element_size(element.size, size)
     return size
 
@@ -252,11 +252,11 @@ def _colour(element: Facts, own: Declared, parent: Colour) -> Colour:
         return parent
     if own.colour is not None:
         return own.colour
-    if element.tag == "font" and element.colour:
+    if element.colour:
         found = _attribute_colour(element.colour)
         if found is not None:
             return found
-    return LINK if element.tag == "a" and element.href else parent
+    return LINK if element.href else parent
 
 
 def _backdrop(element: Facts, own: Declared, parent: Colour | None) -> Colour | None:
