@@ -16,7 +16,7 @@ from newsletter.campaigns import load_located
 from newsletter.checks import CheckInput, Delivery, Place, Severity, Source, accessibility
 from newsletter.checks.colours import WHITE, Colour, contrast, over, parse_colour
 from newsletter.checks.legibility import ratio_text, suggestion
-from newsletter.checks.styles import LINK, Look, looks, visible_texts
+from newsletter.checks.styles import LINK, Look, Styles
 from newsletter.cli import app
 from newsletter.config import load_settings
 from newsletter.providers import get_provider
@@ -309,7 +309,7 @@ def test_small_print_may_be_twelve_pixels_but_no_less(project_dir):
 
 def _looks(body: str) -> dict[str, Look]:
     document = lxml.html.document_fromstring(f"<html><body>{body}</body></html>")
-    return {text: look for _element, look, text in visible_texts(looks(document.body))}
+    return {text: look for _element, look, text in Styles(document).texts}
 
 
 def test_font_sizes_inherit_and_scale():

@@ -73,6 +73,44 @@ def test_an_element_is_traced_to_the_field_and_line_that_wrote_it(project_dir, e
     assert footer.source is Source.TEMPLATE and footer.name == "footer.mjml.j2"
 
 
+def _check(project_dir: Path, example_file: Path) -> checks.CheckInput:
+    provider = _local(project_dir)
+    located = load_located(example_file, provider.settings)
+    return provider.check_input(located.issue, source=located.source)
+
+
+def test_the_header_link_is_the_templates_though_its_address_starts_an_image_url(
+    project_dir, example_file
+):
+    check = _check(project_dir, example_file)
+    website = check.settings.organisation.website
+    assert check.issue.sections[0].image.src.startswith(website)
+    header = next(a for a in check.elements("a") if a.get("href") == website)
+    place = check.place_of(header, website)
+    assert place.source is Source.TEMPLATE and place.name == "newsletter.mjml.j2"
+
+
+def test_a_field_that_is_the_whole_value_wins_and_a_url_counts_only_whole(
+    project_dir, example_file
+):
+    intro = "  you to the learning and tools that help you keep children safe in your area.\n"
+    extra = (
+        "  [The review](https://www.example.org/reviews/safer-sleep) and our site,\n"
+        "  <https://www.example.org>, with the guides at https://www.example.org/guides.\n"
+    )
+    source = example_file.read_text(encoding="utf-8")
+    example_file.write_text(source.replace(intro, intro + extra), encoding="utf-8")
+    check = _check(project_dir, example_file)
+    review = "https://www.example.org/reviews/safer-sleep"
+    assert check.field_holding([review]) == ("sections", 0, "button", "url")
+    assert check.field_holding(["https://www.example.org"]) == ("intro",)
+    assert check.field_holding(["https://www.example.org/reviews"]) is None
+    assert check.field_holding(["https://www.example.org/guides"]) == ("intro",)
+    assert check.field_holding(["https://www.example.org/guide"]) is None
+    assert check.field_holding(["  Practice spotlight "]) == ("sections", 0, "kicker")
+    assert check.field_holding(["safe in your area"]) == ("intro",)
+
+
 def test_an_error_is_one_line_with_file_rule_and_fix_and_exit_1(project_dir):
     huge = big_issue(project_dir / "campaigns" / "huge.yaml", 330, slug="huge")
     result = CliRunner().invoke(app, ["check", str(huge)])

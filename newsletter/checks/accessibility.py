@@ -9,7 +9,6 @@ from newsletter.checks import legibility
 from newsletter.checks.context import MAIN_TEMPLATE, CheckInput
 from newsletter.checks.findings import Finding, Place, Severity, Source
 from newsletter.checks.rules import Rule
-from newsletter.checks.styles import looks, visible_texts
 
 RULES = (
     Rule(
@@ -65,8 +64,7 @@ _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 def findings(check: CheckInput) -> list[Finding]:
     found = [*_document(check), *_layout_tables(check), *_headings(check)]
-    body = next(check.document.iter("body"), check.document)
-    texts = list(visible_texts(looks(body)))
+    texts = check.styles.texts
     found += legibility.text_size(check, texts)
     found += legibility.contrast_findings(check, texts)
     return found

@@ -13,6 +13,7 @@ from lxml.html import HtmlElement
 from tinycss2.ast import AtRule, Declaration, Node
 
 from newsletter.checks.client_support import Use, table
+from newsletter.checks.stylesheet import style_declarations
 
 Found = tuple[str, str, str, bool]
 """A feature's slug, the property, the value and whether it is conditional."""
@@ -119,8 +120,7 @@ def stylesheet_uses(element: HtmlElement, text: str) -> Iterator[Use]:
 
 @lru_cache(maxsize=4096)
 def _inline_features(style: str) -> tuple[Found, ...]:
-    declarations = tinycss2.parse_declaration_list(style, skip_comments=True, skip_whitespace=True)
-    return tuple(_declarations(declarations, False))
+    return tuple(_declarations(style_declarations(style), False))
 
 
 @lru_cache(maxsize=256)

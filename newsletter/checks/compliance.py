@@ -15,7 +15,6 @@ from lxml.html import HtmlElement
 from newsletter.checks import domains
 from newsletter.checks.context import FOOTER_TEMPLATE, CheckInput
 from newsletter.checks.findings import Finding, Place, Severity, Source
-from newsletter.checks.hiding import Visibility
 from newsletter.checks.rules import Rule
 
 TEXT_TEMPLATE = "newsletter.txt.j2"
@@ -93,11 +92,10 @@ _LINKS = (
 
 
 def findings(check: CheckInput) -> list[Finding]:
-    visibility = Visibility(check.document)
     found: list[Finding] = []
     for link in _LINKS:
-        found.extend(_link_findings(check, visibility, link))
-    found.extend(_address_findings(check, visibility))
+        found.extend(_link_findings(check, link))
+    found.extend(_address_findings(check))
     found.extend(_header_findings(check))
     found.extend(_domain_findings(check))
     return found
@@ -113,13 +111,13 @@ def _where(check: CheckInput, place: Place) -> str:
     return f"{place.dotted} of the campaign file" if place.dotted else "the campaign file"
 
 
-def _link_findings(check: CheckInput, visibility: Visibility, link: _Link) -> list[Finding]:
+def _link_findings(check: CheckInput, link: _Link) -> list[Finding]:
     url = check.delivery.merge_tags.slots.get(link.slot)
     if not url:
         return []
     found = []
     anchors = [a for a in check.elements("a") if (a.get("href") or "").strip() == url]
-    html = _html_link_finding(check, visibility, link, anchors)
+    html = _html_link_finding(check, link, anchors)
     if html is not None:
         found.append(html)
     if url not in check.compiled.text:
@@ -137,7 +135,7 @@ def _link_findings(check: CheckInput, visibility: Visibility, link: _Link) -> li
 
 
 def _html_link_finding(
-    check: CheckInput, visibility: Visibility, link: _Link, anchors: list[HtmlElement]
+    check: CheckInput, link: _Link, anchors: list[HtmlElement]
 ) -> Finding | None:
     tag = f'<a href="{{{{ slot.{link.slot} }}}}">{link.words}</a>'
     if not anchors:
@@ -157,8 +155,8 @@ def _html_link_finding(
         )
     problems = []
     for anchor in anchors:
-        reason = visibility.hidden(anchor)
-        if reason is None and visibility.text(anchor):
+        reason = check.styles.hidden(anchor)
+        if reason is None and check.styles.text(anchor):
             return None
         problems.append((anchor, reason))
     anchor, reason = problems[0]
@@ -187,18 +185,18 @@ def _has_address(text: str, forms: list[list[str]]) -> bool:
     return any(all(part in text for part in form) for form in forms)
 
 
-def _address_findings(check: CheckInput, visibility: Visibility) -> list[Finding]:
+def _address_findings(check: CheckInput) -> list[Finding]:
     forms = _address_forms(check)
     address = "{{ tags.address_line or organisation.address_line }}"
     found = []
-    if not _has_address(visibility.page_text, forms):
+    if not _has_address(check.styles.page_text, forms):
         holder = _address_holder(check, forms)
         if holder is None:
             message = "the HTML has no postal address"
             place = Place(Source.TEMPLATE, name=FOOTER_TEMPLATE)
             fix = f"restore the postal address in {_where(check, place)}: {address}"
         else:
-            reason = visibility.hidden(holder) or "it is hidden"
+            reason = check.styles.hidden(holder) or "it is hidden"
             message = f"the postal address in the HTML cannot be seen: {reason}"
             place = check.place_of(holder)
             fix = f"make the postal address visible again in {_where(check, place)}"

@@ -7,7 +7,8 @@ file that holds the offending value where it can be found, or the template.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +18,7 @@ import lxml.html
 from lxml.html import HtmlElement
 
 from newsletter.checks.findings import FieldPath, Place, Source
+from newsletter.checks.styles import Styles
 from newsletter.config import Settings
 from newsletter.errors import NewsletterError
 from newsletter.models import Issue
@@ -56,6 +58,13 @@ class Reach:
     topics: tuple[str, ...] = ()
 
 
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|mailto:|tel:)", re.IGNORECASE)
+"""A value that is an address, found in a field only where it stands whole."""
+_URL_BEFORE = r"""(?:^|(?<=[\s(<\["']))"""
+_URL_AFTER = r"""(?=[.,;:!?]*(?:[)\]>\s"']|$))"""
+"""Around an address that stands whole in Markdown: ``(url)``, ``<url>``, ``[id]: url``,
+or bare in a sentence, perhaps with the sentence's punctuation after it."""
+
 _OWNER_BEFORE_SECTIONS = -1
 _OWNER_FOOTER = -2
 
@@ -83,6 +92,12 @@ class CheckInput:
     @cached_property
     def document(self) -> HtmlElement:
         return lxml.html.document_fromstring(self.compiled.html)
+
+    @cached_property
+    def styles(self) -> Styles:
+        """How each element looks and whether a reader can see it: one walk, shared by
+        every family."""
+        return Styles(self.document)
 
     def elements(self, *tags: str) -> Iterator[HtmlElement]:
         """The document's elements in order, only ``tags`` when given."""
@@ -132,16 +147,21 @@ class CheckInput:
         return self.issue.model_dump(mode="json", exclude_defaults=True)
 
     def field_holding(self, values: Sequence[str], base: FieldPath = ()) -> FieldPath | None:
-        """The first field under ``base`` of the campaign file whose text contains one of
-        ``values``."""
-        wanted = [value for value in values if value]
+        """The field under ``base`` of the campaign file that holds one of ``values``: one
+        whose whole text is the value first, else the first whose text contains it (a
+        URL only where it stands whole, as Markdown writes it: ``(url)``, ``<url>``)."""
+        wanted = [value.strip() for value in values if value and value.strip()]
+        if not wanted:
+            return None
         node: Any = self._data
         for part in base:
             try:
                 node = node[part]
             except (KeyError, IndexError, TypeError):
                 return None
-        return _search(node, base, wanted)
+        exact = frozenset(wanted)
+        found = _search(node, base, lambda text: text.strip() in exact)
+        return found if found is not None else _search(node, base, _containing(wanted))
 
     @cached_property
     def project_source(self) -> LoadedYaml | None:
@@ -171,9 +191,26 @@ class CheckInput:
         return loaded.position_of(place.field).line if loaded is not None else None
 
 
-def _search(node: Any, at: FieldPath, wanted: Sequence[str]) -> FieldPath | None:
+def _containing(values: Sequence[str]) -> Callable[[str], bool]:
+    urls = [value for value in values if _URL.match(value)]
+    words = [value for value in values if not _URL.match(value)]
+    whole = (
+        re.compile("|".join(f"{_URL_BEFORE}{re.escape(url)}{_URL_AFTER}" for url in urls))
+        if urls
+        else None
+    )
+
+    def contains(text: str) -> bool:
+        return any(word in text for word in words) or (
+            whole is not None and whole.search(text) is not None
+        )
+
+    return contains
+
+
+def _search(node: Any, at: FieldPath, holds: Callable[[str], bool]) -> FieldPath | None:
     if isinstance(node, str):
-        return at if any(value in node for value in wanted) else None
+        return at if holds(node) else None
     if isinstance(node, Mapping):
         items: Iterator[tuple[Any, Any]] = iter(node.items())
     elif isinstance(node, list):
@@ -181,7 +218,7 @@ def _search(node: Any, at: FieldPath, wanted: Sequence[str]) -> FieldPath | None
     else:
         return None
     for key, child in items:
-        found = _search(child, (*at, key), wanted)
+        found = _search(child, (*at, key), holds)
         if found is not None:
             return found
     return None

@@ -1,50 +1,49 @@
-"""How the compiled HTML looks where it counts for reading: each element's font size,
-weight, text colour and the colour behind it, and whether anyone can see it.
+"""How each element of the compiled HTML looks to a reader, worked out in one walk of
+the document that every family shares: font size, weight, text colour, the colour
+behind it, and whether (and why) nobody can see it.
 
-Email clients drop ``<style>`` blocks often enough that the templates inline every rule
-(MJML does), so the inline ``style``, the presentational attributes (``bgcolor``,
-``<font color>``) and the browser's defaults for headings and links are what decide.
+The inline ``style``, the ``<style>`` rules for every screen (``declared``), the
+presentational attributes (``bgcolor``, ``<font color size>``, ``hidden``) and the
+browser's defaults for headings and links decide. Sizes are followed down the tree
+rather than read off one element: MJML's own ``font-size:0px`` on table cells is
+harmless because the text inside sets its own size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from typing import NamedTuple
 
-import tinycss2
 from lxml.html import HtmlElement
-from tinycss2.ast import Node
 
 from newsletter.checks.colours import BLACK, WHITE, Colour, over, parse_colour
+from newsletter.checks.declared import PROPERTIES, ROOT_SIZE, Declared, declared
+from newsletter.checks.stylesheet import StyleRule, StyleSheet, style_sheet
 
-ROOT_SIZE = 16.0
+MIN_READABLE_PX = 4.0
+"""Text smaller than this (in CSS pixels) is taken as hidden."""
+
 LINK = Colour(0.0, 0.0, 0.933333)
 """The colour browsers give a link that sets none of its own (#0000ee)."""
 
-_ABSOLUTE = {"px": 1.0, "pt": 4 / 3, "pc": 16.0, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4}
-_KEYWORDS = {
-    "xx-small": 9.0,
-    "x-small": 10.0,
-    "small": 13.0,
-    "medium": 16.0,
-    "large": 18.0,
-    "x-large": 24.0,
-    "xx-large": 32.0,
-    "xxx-large": 48.0,
-}
-_RELATIVE_KEYWORDS = {"smaller": 1 / 1.2, "larger": 1.2}
+NOT_ON_PAGE = "it is not part of the page"
+
 _HEADING_SCALE = {"h1": 2.0, "h2": 1.5, "h3": 1.17, "h4": 1.0, "h5": 0.83, "h6": 0.67}
 _TAG_SCALE = {**_HEADING_SCALE, "small": 1 / 1.2, "big": 1.2, "sub": 1 / 1.2, "sup": 1 / 1.2}
 _BOLD_TAGS = frozenset({*_HEADING_SCALE, "b", "strong", "th"})
 _FONT_SIZES = {1: 10.0, 2: 13.0, 3: 16.0, 4: 18.0, 5: 24.0, 6: 32.0, 7: 48.0}
-_UNSEEN_TAGS = frozenset({"script", "style", "template", "noscript", "head", "title"})
-_INHERIT = frozenset({"inherit", "currentcolor", "unset"})
+_UNSEEN_TAGS = frozenset({"head", "style", "script", "title", "template", "noscript"})
+_BLOCKS = frozenset(
+    {"p", "div", "td", "th", "tr", "li", "br", "h1", "h2", "h3", "h4", "h5", "h6", "table"}
+)
 _ZERO_WIDTH = "\u200b\u200c\u200d\u034f\u2060\ufeff\u00ad"
 
 
 @dataclass(frozen=True, slots=True)
 class Look:
+    """How one element looks to a reader, inherited values worked in."""
+
     size: float
     """Font size in CSS pixels."""
     bold: bool
@@ -52,48 +51,127 @@ class Look:
     """The text colour as declared, perhaps translucent."""
     backdrop: Colour | None
     """The opaque colour behind the element; None behind a background image."""
-    hidden: bool
+    hidden: str | None
+    """Why a reader cannot see the element ("hidden with display:none"), or None."""
     small_print: bool
     """Inside an element of class ``small``."""
+    gone: str | None = None
+    """Why nothing at or below the element shows."""
+    invisible: str | None = None
+    """``visibility:hidden``, which a descendant can undo."""
 
 
-ROOT = Look(ROOT_SIZE, False, BLACK, WHITE, False, False)
+ROOT = Look(ROOT_SIZE, False, BLACK, WHITE, None, False)
 
-Declarations = Mapping[str, Sequence[Node]]
-
-
-@lru_cache(maxsize=2048)
-def declarations(style: str) -> Declarations:
-    """An inline ``style`` as property -> value tokens; the last of a property wins."""
-    found: dict[str, Sequence[Node]] = {}
-    for node in tinycss2.parse_blocks_contents(style, skip_comments=True, skip_whitespace=True):
-        if node.type == "declaration":
-            found[node.lower_name] = tuple(
-                token for token in node.value if token.type not in ("whitespace", "comment")
-            )
-    return found
+Text = tuple[HtmlElement, Look, str]
 
 
-def looks(body: HtmlElement) -> dict[HtmlElement, Look]:
-    """The look of every element under ``body`` (itself included), parents first."""
-    found: dict[HtmlElement, Look] = {}
-    for element in body.iter():
-        if isinstance(element.tag, str):
-            found[element] = look_of(element, found.get(element.getparent(), ROOT))
-    return found
+class Facts(NamedTuple):
+    """Everything about one element that its look depends on, besides its parent's look."""
+
+    tag: str
+    style: str | None
+    rules: tuple[StyleRule, ...]
+    """The ``<style>`` rules that reach it."""
+    classes: str | None
+    hidden: str | None
+    """The ``hidden`` attribute."""
+    bgcolor: str | None
+    colour: str | None
+    """The ``color`` of a ``<font>``."""
+    size: str | None
+    """The ``size`` of a ``<font>``."""
+    href: bool
+    """An ``<a>`` with an ``href``: a link."""
 
 
-def look_of(element: HtmlElement, parent: Look) -> Look:
+def facts(element: HtmlElement, sheet: StyleSheet) -> tuple[object, ...]:
+    """The fields of ``Facts``, as a plain tuple: cheap to build and to look up for the
+    hundreds of elements whose look is already known."""
     tag = element.tag
-    declared = declarations(element.get("style") or "")
-    return Look(
-        size=_size(tag, element, declared, parent.size),
-        bold=_bold(tag, declared, parent.bold),
-        colour=_colour(tag, element, declared, parent.colour),
-        backdrop=_backdrop(element, declared, parent.backdrop),
-        hidden=parent.hidden or tag in _UNSEEN_TAGS or _hides(declared),
-        small_print=parent.small_print or "small" in (element.get("class") or "").split(),
-    )
+    get = element.get
+    head = (tag, get("style"), sheet.matching(element), get("class"), get("hidden"), get("bgcolor"))
+    if tag == "font":
+        return (*head, get("color"), get("size"), False)
+    if tag == "a":
+        return (*head, None, None, get("href") is not None)
+    return (*head, None, None, False)
+
+
+class Styles:
+    """The look of every element of a document, computed on first use."""
+
+    def __init__(self, document: HtmlElement) -> None:
+        self._document = document
+
+    @cached_property
+    def _looks(self) -> dict[HtmlElement, Look]:
+        """Elements with the same facts under parents that look the same look the same,
+        so each distinct pair is worked out once (and equal looks are one object)."""
+        sheet = style_sheet(self._document, PROPERTIES)
+        found: dict[HtmlElement, Look] = {}
+        interned: dict[Look, Look] = {ROOT: ROOT}
+        known: dict[tuple[object, ...], Look] = {}
+        for element in self._document.iter():
+            if not isinstance(element.tag, str):
+                continue
+            parent = found.get(element.getparent(), ROOT)
+            key = (id(parent), *facts(element, sheet))
+            look = known.get(key)
+            if look is None:
+                look = look_of(Facts._make(key[1:]), parent)
+                look = known[key] = interned.setdefault(look, look)
+            found[element] = look
+        return found
+
+    def look(self, element: HtmlElement) -> Look | None:
+        """How ``element`` looks; None for what is not an element of the document."""
+        return self._looks.get(element)
+
+    def hidden(self, element: HtmlElement) -> str | None:
+        """Why a reader cannot see ``element``, or None."""
+        look = self._looks.get(element)
+        return look.hidden if look is not None else NOT_ON_PAGE
+
+    @cached_property
+    def texts(self) -> list[Text]:
+        """Each element with text of its own that a reader sees, with its look and the
+        text, in document order."""
+        found = []
+        for element, look in self._looks.items():
+            if look.hidden is None:
+                text = own_text(element)
+                if text:
+                    found.append((element, look, text))
+        return found
+
+    def text(self, element: HtmlElement) -> str:
+        """The text a reader sees in ``element`` (an image's alt text included), with
+        white space collapsed."""
+        pieces: list[str] = []
+        self._collect(element, pieces)
+        return " ".join("".join(pieces).split())
+
+    @cached_property
+    def page_text(self) -> str:
+        return self.text(self._document)
+
+    def _collect(self, element: HtmlElement, pieces: list[str]) -> None:
+        shown = self.hidden(element) is None
+        block = element.tag in _BLOCKS
+        if block:
+            pieces.append(" ")
+        if shown and element.text:
+            pieces.append(element.text)
+        if shown and element.tag == "img" and element.get("alt"):
+            pieces.append(f" {element.get('alt')} ")
+        for child in element:
+            if isinstance(child.tag, str):
+                self._collect(child, pieces)
+            if shown and child.tail:
+                pieces.append(child.tail)
+        if block:
+            pieces.append(" ")
 
 
 def own_text(element: HtmlElement) -> str:
@@ -103,25 +181,51 @@ def own_text(element: HtmlElement) -> str:
     return " ".join("".join(parts).split()).strip(_ZERO_WIDTH + " ")
 
 
-def visible_texts(
-    found: Mapping[HtmlElement, Look],
-) -> Iterator[tuple[HtmlElement, Look, str]]:
-    """Each element with text of its own that a reader sees, with its look and the text."""
-    for element, look in found.items():
-        if look.hidden or look.size <= 0 or look.colour.alpha == 0:
-            continue
-        text = own_text(element)
-        if text:
-            yield element, look, text
+def look_of(element: Facts, parent: Look) -> Look:
+    own = declared(element.rules, element.style or "")
+    size = _size(element, own, parent.size)
+    colour = _colour(element, own, parent.colour)
+    gone = parent.gone or _gone(element, own)
+    invisible = parent.invisible
+    if own.visibility in ("hidden", "collapse"):
+        invisible = f"hidden with visibility:{own.visibility}"
+    elif own.visibility == "visible":
+        invisible = None
+    return Look(
+        size=size,
+        bold=_bold(element.tag, own, parent.bold),
+        colour=colour,
+        backdrop=_backdrop(element, own, parent.backdrop),
+        hidden=gone or invisible or _unreadable(size, colour),
+        small_print=parent.small_print or "small" in (element.classes or "").split(),
+        gone=gone,
+        invisible=invisible,
+    )
 
 
-def _size(tag: str, element: HtmlElement, declared: Declarations, parent: float) -> float:
-    size = parent * _TAG_SCALE.get(tag, 1.0)
-    if tag == "font" and element.get("size"):
-        size = _font_element_size(element.get("size") or "", size)
-    for name in ("font", "font-size"):
-        if name in declared:
-            size = _length(declared[name], parent, size)
+def _gone(element: Facts, own: Declared) -> str | None:
+    if element.tag in _UNSEEN_TAGS:
+        return NOT_ON_PAGE
+    if element.hidden is not None:
+        return "hidden with the hidden attribute"
+    return own.gone
+
+
+def _unreadable(size: float, colour: Colour) -> str | None:
+    if size < MIN_READABLE_PX:
+        return f"its font size is {round(size, 1):g}px"
+    if colour.alpha == 0:
+        return "its text colour is transparent"
+    return None
+
+
+def _size(element: Facts, own: Declared, parent: float) -> float:
+    if own.size is not None:
+        factor, pixels = own.size
+        return factor * parent + pixels
+    size = parent * _TAG_SCALE.get(element.tag, 1.0)
+    if element.size:
+        size = _font_element_size(element.size, size)
     return size
 
 
@@ -135,122 +239,39 @@ def _font_element_size(value: str, default: float) -> float:
     return _FONT_SIZES[min(max(level, 1), 7)]
 
 
-def _length(tokens: Sequence[Node], parent: float, default: float) -> float:
-    """The first font size among ``tokens`` (a ``font-size`` value or the ``font`` shorthand)."""
-    for token in tokens:
-        if token.type == "dimension":
-            unit = token.lower_unit
-            if unit in _ABSOLUTE:
-                return float(token.value) * _ABSOLUTE[unit]
-            if unit == "em":
-                return float(token.value) * parent
-            if unit == "rem":
-                return float(token.value) * ROOT_SIZE
-        elif token.type == "percentage":
-            return float(token.value) / 100 * parent
-        elif token.type == "number" and token.value == 0:
-            return 0.0
-        elif token.type == "ident":
-            keyword = token.lower_value
-            if keyword in _KEYWORDS:
-                return _KEYWORDS[keyword]
-            if keyword in _RELATIVE_KEYWORDS:
-                return parent * _RELATIVE_KEYWORDS[keyword]
-            if keyword == "inherit":
-                return parent
-    return default
-
-
-def _bold(tag: str, declared: Declarations, parent: bool) -> bool:
-    """Bold from the tag, ``font-weight`` or the ``font`` shorthand (where ``normal`` may
-    be the style or variant, so only ``bold`` and numbers of 700 and up count)."""
-    bold = parent or tag in _BOLD_TAGS
-    for token in declared.get("font", ()):
-        bold = bold or _heavy(token)
-    for token in declared.get("font-weight", ())[:1]:
-        inherit = token.type == "ident" and token.lower_value == "inherit"
-        bold = parent if inherit else _heavy(token)
-    return bold
-
-
-def _heavy(token: Node) -> bool:
-    if token.type == "ident":
-        return token.lower_value in ("bold", "bolder")
-    return token.type == "number" and token.value >= 700
-
-
-def _colour(tag: str, element: HtmlElement, declared: Declarations, parent: Colour) -> Colour:
-    tokens = declared.get("color", ())
-    if tokens and tokens[0].type == "ident" and tokens[0].lower_value in _INHERIT:
+def _bold(tag: str, own: Declared, parent: bool) -> bool:
+    if own.weight_inherits:
         return parent
-    colour = _first_colour(tokens)
-    if colour is None and tag == "font" and element.get("color"):
-        colour = parse_colour(element.get("color"))
-    if isinstance(colour, Colour):
-        return colour
-    if colour is None and tag == "a" and element.get("href") is not None:
-        return LINK
-    return parent
+    if own.weight is not None:
+        return own.weight
+    return parent or tag in _BOLD_TAGS or own.font_bold
 
 
-def _first_colour(tokens: Sequence[Node]) -> Colour | str | None:
-    for token in tokens:
-        found = parse_colour(token)
+def _colour(element: Facts, own: Declared, parent: Colour) -> Colour:
+    if own.colour_inherits:
+        return parent
+    if own.colour is not None:
+        return own.colour
+    if element.colour:
+        found = _attribute_colour(element.colour)
         if found is not None:
             return found
-    return None
+    return LINK if element.href else parent
 
 
-def _backdrop(element: HtmlElement, declared: Declarations, parent: Colour | None) -> Colour | None:
+def _backdrop(element: Facts, own: Declared, parent: Colour | None) -> Colour | None:
     """The colour behind the element's text: its own background over its parent's."""
-    colour, image = None, False
-    if element.get("bgcolor"):
-        found = parse_colour(element.get("bgcolor"))
-        colour = found if isinstance(found, Colour) else None
-    for name in ("background", "background-color", "background-image"):
-        for token in declared.get(name, ()):
-            found = parse_colour(token)
-            if isinstance(found, Colour):
-                colour = found
-            image = image or _is_image(token)
+    colour = own.background
+    if colour is None and element.bgcolor:
+        colour = _attribute_colour(element.bgcolor)
     if colour is None or colour.alpha == 0:
-        return None if image else parent
+        return None if own.image else parent
     if colour.alpha >= 1:
         return colour
     return None if parent is None else over(colour, parent)
 
 
-def _is_image(token: Node) -> bool:
-    if token.type == "url":
-        return True
-    name = token.lower_name if token.type == "function" else ""
-    return name == "url" or "gradient" in name
-
-
-def _hides(declared: Declarations) -> bool:
-    """Whether the declarations hide the element: ``display: none``, ``visibility:
-    hidden``, ``opacity: 0``, or no height with the overflow hidden (the preheader)."""
-    if _ident(declared, "display") == "none" or _ident(declared, "visibility") in (
-        "hidden",
-        "collapse",
-    ):
-        return True
-    if _is_zero(declared.get("opacity", ())):
-        return True
-    overflow = _ident(declared, "overflow")
-    return overflow == "hidden" and any(
-        _is_zero(declared.get(name, ())) for name in ("max-height", "height")
-    )
-
-
-def _ident(declared: Declarations, name: str) -> str | None:
-    tokens = declared.get(name, ())
-    return tokens[0].lower_value if tokens and tokens[0].type == "ident" else None
-
-
-def _is_zero(tokens: Sequence[Node]) -> bool:
-    return (
-        bool(tokens)
-        and tokens[0].type in ("number", "dimension", "percentage")
-        and (tokens[0].value == 0)
-    )
+@lru_cache(maxsize=256)
+def _attribute_colour(value: str) -> Colour | None:
+    found = parse_colour(value)
+    return found if isinstance(found, Colour) else None
