@@ -13,7 +13,7 @@ import pytest
 from smtp_sink import line_problems
 
 from newsletter.config import load_settings
-from newsletter.delivery.dkim import DkimSigner
+from newsletter.delivery.dkim_keys import signer_from_settings
 from newsletter.delivery.message import MessageTemplate
 from newsletter.render.compile import CompiledIssue
 from newsletter.render.merge import Recipient, SlotTemplate
@@ -98,7 +98,7 @@ def test_dkim_signature_covers_the_unsubscribe_headers_and_verifies(settings, tm
         dkim_domain="example.org",
         dkim_key_file=key_file,
     )
-    signer = DkimSigner.from_settings(signed_settings)
+    signer = signer_from_settings(signed_settings)
     assert signer is not None and "PRIVATE" not in repr(signer)
     raw = render(
         MessageTemplate(compiled("Hi [[nl:first_name]]\n", "<p>x</p>\n"), settings), recipient()
