@@ -62,13 +62,16 @@ class DkimKey:
         return b"rsa-sha256" if isinstance(self.key, rsa.RSAPrivateKey) else b"ed25519-sha256"
 
     def sign(self, data: bytes) -> bytes:
-        """RSA signs ``data`` with SHA-256 inside; Ed25519 signs its SHA-256 digest."""
+        """RSA: PKCS#1 v1.5 over SHA-256 of ``data``; Ed25519: over the SHA-256 digest
+        itself (RFC 8463 3)."""
         if isinstance(self.key, rsa.RSAPrivateKey):
             return self.key.sign(data, padding.PKCS1v15(), hashes.SHA256())
         return self.key.sign(hashlib.sha256(data).digest())
 
 
 class DkimSigner:
+    """One signature a key on each message; shared by the threads of a send."""
+
     def __init__(
         self,
         domain: bytes,
@@ -78,7 +81,8 @@ class DkimSigner:
         self.domain = domain
         self.keys = tuple(keys)
         self.clock = clock
-        self._fixed = [(_tags(key, domain), _header_list()) for key in self.keys]
+        self._tags = [_tags(key, domain) for key in self.keys]
+        self._names = _header_list()
 
     def __repr__(self) -> str:
         selectors = [key.selector for key in self.keys]
@@ -94,8 +98,8 @@ class DkimSigner:
         headers = relaxed_headers(fields, SIGNED_HEADERS)
         varying = [(b" ", b"t=%d;" % int(self.clock())), (b" ", b"bh=" + body_hash + b";")]
         signatures = [
-            _signature(key, [*tags, *names, *varying, (b" ", b"b=")], headers)
-            for key, (tags, names) in zip(self.keys, self._fixed, strict=True)
+            _signature(key, [*tags, *self._names, *varying, (b" ", b"b=")], headers)
+            for key, tags in zip(self.keys, self._tags, strict=True)
         ]
         return b"".join(signatures) + message
 
