@@ -49,8 +49,9 @@ def record(key: rsa.RSAPrivateKey | Ed25519PrivateKey | ec.EllipticCurvePrivateK
 
 
 def signature_count(message: bytes) -> int:
-    head = message.partition(b"\r\n\r\n")[0]
-    return sum(line.lower().startswith(b"dkim-signature:") for line in head.split(b"\r\n"))
+    """DKIM-Signature fields in the head, with CRLF or (in a Maildir) LF line ends."""
+    head = message.replace(b"\r\n", b"\n").partition(b"\n\n")[0]
+    return sum(line.lower().startswith(b"dkim-signature:") for line in head.split(b"\n"))
 
 
 def verify_all(message: bytes, records: dict[str, bytes]) -> list[bool]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from dkim_support import DOMAIN, verify_all, write_key
+from smtp_sink import maildir_messages
 from test_local_send import make_provider
 
 from newsletter.campaigns import load_issue
@@ -84,4 +85,17 @@ def test_a_bad_key_stops_the_send_before_anything_goes_out(
     (project_dir / "rsa.pem").write_bytes(good)
     assert provider.send(issue).sent == 1
     assert verify_all(smtp_sink.handler.messages[0].data, records) == [True, True]
+    provider.close()
+
+
+def test_messages_left_in_the_outbox_verify_too(project_dir, example_file, signing):
+    dkim_settings, records = signing
+    provider = make_provider(project_dir, None, **dkim_settings)
+    provider.import_members(
+        [MemberInput(f"m{n}@example.org", "Zoë", "", frozenset({"events"})) for n in range(3)]
+    )
+    assert provider.send(load_issue(example_file, provider.settings)).sent == 3
+    messages = maildir_messages(project_dir)
+    assert len(messages) == 3
+    assert [verify_all(message, records) for message in messages] == [[True, True]] * 3
     provider.close()
