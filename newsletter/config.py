@@ -183,6 +183,8 @@ class Settings(BaseSettings):
     dkim_selector: DnsName | None = None
     dkim_domain: DnsName | None = None
     dkim_key_file: Path | None = None
+    dkim_ed25519_selector: DnsName | None = None
+    dkim_ed25519_key_file: Path | None = None
     sending_domains: list[DnsName] = Field(
         default=[],
         description="domains besides the website's that may appear in the From address",

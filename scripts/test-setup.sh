@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond Python packages: Debian's Chromium for the browser
 # checks, SpamAssassin for `newsletter check --spam`, systemd-analyze for the deploy/
-# units, and the Node tools pinned in package.json (the Mailchimp contract mock and the
-# reference MJML compiler). Safe to run again: it only installs what is missing.
+# units, Postfix for its smtp-sink (the receiving end of benchmarks/send.py), and the
+# Node tools pinned in package.json (the Mailchimp contract mock and the reference MJML
+# compiler). Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +34,27 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
   else
     echo "systemd-analyze is missing and cannot be installed here: the unit check will skip." >&2
+  fi
+fi
+
+if [ ! -x /usr/sbin/smtp-sink ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Postfix (Debian package) for smtp-sink, the send benchmark's receiver..."
+    # "No configuration" writes no main.cf, so the package starts no mail server.
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postfix >/dev/null
+    # Should a daemon run all the same, it is stopped and kept from starting at boot:
+    # nothing here may listen on port 25.
+    if postfix status >/dev/null 2>&1; then
+      postfix stop >/dev/null 2>&1 || true
+    fi
+    update-rc.d postfix disable >/dev/null 2>&1 || true
+    if [ -d /run/systemd/system ]; then
+      systemctl disable --now postfix >/dev/null 2>&1 || true
+    fi
+  else
+    echo "Postfix's smtp-sink is missing: benchmarks/send.py will fall back to aiosmtpd." >&2
   fi
 fi
 

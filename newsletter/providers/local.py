@@ -19,7 +19,7 @@ from newsletter.approval import file_hashes
 from newsletter.checks import Delivery, Reach
 from newsletter.clock import Clock, utc_now
 from newsletter.config import Settings
-from newsletter.delivery.dkim import DkimSigner
+from newsletter.delivery.dkim_keys import signer_from_settings
 from newsletter.delivery.engine import (
     MessageSender,
     PreparedRun,
@@ -246,7 +246,7 @@ class LocalProvider(Provider):
             template,
             self._recipients(issue.slug),
             self.options(),
-            DkimSigner.from_settings(self.settings),
+            signer_from_settings(self.settings),
         )
         channel = transport.open()
         try:
@@ -333,7 +333,7 @@ class LocalProvider(Provider):
             template=MessageTemplate(compiled, self.settings),
             recipient=self._recipients(issue.slug),
             transport=self.transport(),
-            signer=DkimSigner.from_settings(self.settings),
+            signer=signer_from_settings(self.settings),
             options=self.options(),
             clock=self.clock,
         )
