@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from newsletter.checks import size
+from newsletter.checks import returns, size
 from newsletter.checks.context import CheckInput, Delivery, Reach
 from newsletter.checks.findings import Finding, Place, Severity, Source
 from newsletter.checks.rules import Family, Rule
@@ -36,6 +36,7 @@ __all__ = [
 
 FAMILIES: dict[str, Family] = {
     "size": size,
+    "returns": returns,
 }
 """The families every check and every gate runs, in the order they are reported."""
 

@@ -7,6 +7,7 @@ Works with no account and no server: SQLite by default, and without
 from __future__ import annotations
 
 import csv
+import dataclasses
 import getpass
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -53,6 +54,7 @@ from newsletter.providers.base import (
 )
 from newsletter.render.compile import CompiledIssue
 from newsletter.render.merge import LOCAL_TAGS, Recipient
+from newsletter.returns.addresses import TEST_CAMPAIGN, ReturnAddresses
 from newsletter.schedule_time import zone_name
 from newsletter.store import campaigns, deliveries
 from newsletter.store import subscribers as store
@@ -109,6 +111,7 @@ class LocalProvider(Provider):
             self.merge_tags,
             list_unsubscribe_header=True,
             dkim_domain=str(s.dkim_domain) if signing else None,
+            returns_handled=s.bounce_address is not None,
         )
 
     def skipped_checks(self, slug: str) -> frozenset[str]:
@@ -206,16 +209,23 @@ class LocalProvider(Provider):
             max_failures_in_a_row=s.max_failures_in_a_row,
         )
 
-    def _recipients(self, slug: str) -> RecipientFactory:
-        """Each row's recipient with its signed links, and the mailto: half of its
-        List-Unsubscribe, which names the same unsubscribe token."""
+    def _recipients(self, slug: str, campaign_id: int = TEST_CAMPAIGN) -> RecipientFactory:
+        """Each row's recipient with its signed links, the mailto: half of its
+        List-Unsubscribe and its return path. With a ``bounce_address`` both addresses
+        are signed ones on that mailbox (see ``returns.addresses``); without, the mailto
+        goes to the reply-to address naming the link's token, and the sender is From."""
         links = LinkBuilder.from_settings(self.settings)
         settings = self.settings
+        returns = ReturnAddresses.from_settings(settings)
+        sender = settings.sender.from_email
 
-        def recipient(row: AudienceRow) -> tuple[Recipient, str]:
+        def recipient(row: AudienceRow) -> tuple[Recipient, str, str]:
             person = links.recipient(row.id, row.email, row.first_name, row.last_name, slug)
+            if returns is not None:
+                mailto = returns.unsubscribe_mailto(row.id, campaign_id)
+                return person, mailto, returns.return_path(row.id, campaign_id)
             token = person.unsubscribe_url.rpartition("/")[2]
-            return person, unsubscribe_mailto(settings, token)
+            return person, unsubscribe_mailto(settings, token), sender
 
         return recipient
 
@@ -300,6 +310,7 @@ class LocalProvider(Provider):
             audience = deliveries.Audience(claim.id, issue.topics, selection)
             total = audience.count(connection)
         progress = request.progress
+        run = dataclasses.replace(run, recipient=self._recipients(issue.slug, claim.id))
         try:
             workers = run.start(self.engine, audience, self._heartbeat(claim.id, owner))
             result = workers.run(
