@@ -61,6 +61,9 @@ class ChangeSource(StrEnum):
     CLI = "cli"
     IMPORT = "import"
     SEND = "send"
+    BOUNCE = "bounce"
+    COMPLAINT = "complaint"
+    MAILTO = "mailto"
 
 
 @dataclass(frozen=True)
