@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, and_, exists, func, select, update
 
 from newsletter.store.deliveries import DeliveryStatus
-from newsletter.store.tables import campaigns, deliveries, returns, subscribers
+from newsletter.store.tables import campaigns, consent_log, deliveries, returns, subscribers
 
 _SENT = (DeliveryStatus.SENT.value, DeliveryStatus.UNCERTAIN.value)
 
@@ -135,3 +135,29 @@ def counts(connection: Connection, campaign_id: int) -> dict[str, int]:
         .group_by(returns.c.verdict)
     )
     return {verdict: number for verdict, number in connection.execute(query)}
+
+
+def unsubscribes_after(connection: Connection, campaign_id: int) -> int:
+    """Members who unsubscribed (any way) after this campaign reached them and before
+    the next one did: the unsubscribes a campaign is answerable for."""
+    this = deliveries.alias("this")
+    later = deliveries.alias("later")
+    log = consent_log
+    query = select(func.count(log.c.subscriber_id.distinct())).where(
+        log.c.action == "unsubscribed",
+        exists().where(
+            this.c.campaign_id == campaign_id,
+            this.c.subscriber_id == log.c.subscriber_id,
+            this.c.status.in_(_SENT),
+            this.c.updated_at <= log.c.at,
+            ~exists().where(
+                and_(
+                    later.c.subscriber_id == log.c.subscriber_id,
+                    later.c.status.in_(_SENT),
+                    later.c.updated_at > this.c.updated_at,
+                    later.c.updated_at <= log.c.at,
+                )
+            ),
+        ),
+    )
+    return int(connection.execute(query).scalar_one())
