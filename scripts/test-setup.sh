@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond Python packages: Debian's Chromium for the browser
-# checks, systemd-analyze for the deploy/ units, and the Node tools pinned in
+# checks, systemd-analyze for the deploy/ units, Dovecot for the IMAP bounce-mailbox
+# tests, and the Node tools pinned in
 # package.json (the Mailchimp contract mock and the reference MJML compiler). Safe to run
 # again: it only installs what is missing.
 set -euo pipefail
@@ -23,6 +24,16 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
   else
     echo "systemd-analyze is missing and cannot be installed here: the unit check will skip." >&2
+  fi
+fi
+
+if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Dovecot (Debian package dovecot-imapd) for the IMAP inbound tests..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd openssl >/dev/null
+  else
+    echo "Dovecot is missing and cannot be installed here: the IMAP tests will skip." >&2
   fi
 fi
 
