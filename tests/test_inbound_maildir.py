@@ -73,13 +73,13 @@ def send_first_issue(project_dir, example_file, smtp_sink, maildir):
 
 
 def reports_for(local, smtp_sink, campaign_id) -> dict[str, bytes]:
-    """One report per member as the mail servers would write it, about the message
-    the sink received for them."""
+    """One report per member named in ``KINDS``, as the mail servers would write it,
+    about the message the sink received for them."""
     found = {}
     for received in smtp_sink.handler.messages:
         email = received.recipients[0]
         name = email.partition("@")[0]
-        if KINDS[name] is None:
+        if KINDS.get(name) is None:
             continue
         member = local.find_by_email(email)
         who = Addressee(member.id, campaign_id, email, parse(received.data)["Message-ID"])

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, exists, func, select, update
+from sqlalchemy import Connection, func, select, update
 
 from newsletter.store.deliveries import DeliveryStatus
 from newsletter.store.tables import campaigns, consent_log, deliveries, returns, subscribers
@@ -143,21 +143,30 @@ def unsubscribes_after(connection: Connection, campaign_id: int) -> int:
     this = deliveries.alias("this")
     later = deliveries.alias("later")
     log = consent_log
-    query = select(func.count(log.c.subscriber_id.distinct())).where(
-        log.c.action == "unsubscribed",
-        exists().where(
+    sent_since = (
+        select(later.c.campaign_id)
+        .where(
+            later.c.subscriber_id == log.c.subscriber_id,
+            later.c.status.in_(_SENT),
+            later.c.updated_at > this.c.updated_at,
+            later.c.updated_at <= log.c.at,
+        )
+        .correlate_except(later)
+        .exists()
+    )
+    reached = (
+        select(this.c.campaign_id)
+        .where(
             this.c.campaign_id == campaign_id,
             this.c.subscriber_id == log.c.subscriber_id,
             this.c.status.in_(_SENT),
             this.c.updated_at <= log.c.at,
-            ~exists().where(
-                and_(
-                    later.c.subscriber_id == log.c.subscriber_id,
-                    later.c.status.in_(_SENT),
-                    later.c.updated_at > this.c.updated_at,
-                    later.c.updated_at <= log.c.at,
-                )
-            ),
-        ),
+            ~sent_since,
+        )
+        .correlate_except(this)
+        .exists()
+    )
+    query = select(func.count(log.c.subscriber_id.distinct())).where(
+        log.c.action == "unsubscribed", reached
     )
     return int(connection.execute(query).scalar_one())
