@@ -18,6 +18,7 @@ from newsletter.returns.addresses import AddressKind, AddressToken
 from newsletter.returns.classify import Decision, Verdict, classify
 from newsletter.store import campaigns, consent
 from newsletter.store import returns as store
+from newsletter.store.return_batch import ReturnsStore
 from newsletter.store.tables import deliveries
 
 T0 = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)
@@ -68,7 +69,11 @@ def sent(local, slug: str, day: int, *members) -> int:
 
 def apply(local, decision: Decision, raw: bytes = b"raw report", *, day: int = 30):
     with local.engine.begin() as connection:
-        return policy.apply(connection, decision, raw, LIMITS, T0 + timedelta(days=day))
+        batch = ReturnsStore(connection)
+        policy.prepare(batch, [(decision, raw)])
+        applied = policy.apply(batch, decision, raw, LIMITS, T0 + timedelta(days=day))
+        batch.flush()
+        return applied
 
 
 def report(verdict, who, campaign_id, report_id, **extra) -> Decision:

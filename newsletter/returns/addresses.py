@@ -17,9 +17,11 @@ token relies on.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache, cached_property
 
 from itsdangerous import BadSignature, Signer
 from itsdangerous.signer import HMACAlgorithm
@@ -32,6 +34,14 @@ SIGNATURE_BYTES = 12
 UNSUBSCRIBE_PREFIX = "u."
 TEST_CAMPAIGN = 0
 """The campaign number in the return path of a test copy."""
+
+
+class _Signer(Signer):
+    """Derives each key once: reading a mailbox checks thousands of tokens."""
+
+    @cache  # noqa: B019 - one signer per kind of address, kept for the process
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        return super().derive_key(secret_key)
 
 
 class _ShortHMAC(HMACAlgorithm):
@@ -67,7 +77,7 @@ class ReturnAddresses:
         self.domain = domain.lower()
         keys = signing_keys(secrets)
         self._signers = {
-            kind: Signer(
+            kind: _Signer(
                 keys,
                 salt=f"newsletter.{kind.value}",
                 digest_method=hashlib.sha256,
@@ -75,6 +85,16 @@ class ReturnAddresses:
             )
             for kind in AddressKind
         }
+
+    @cached_property
+    def _tokened(self) -> re.Pattern[str]:
+        return re.compile(
+            rf"(?i:{re.escape(self.local)})\+[^\s<>@,;:\"()\[\]]+@(?i:{re.escape(self.domain)})\b"
+        )
+
+    def find(self, text: str) -> list[str]:
+        """Every tokened address on this mailbox written in ``text`` (header values)."""
+        return self._tokened.findall(text)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReturnAddresses | None:

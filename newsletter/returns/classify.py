@@ -23,12 +23,14 @@ from flufl.bounce import all_failures
 from newsletter.errors import TokenError
 from newsletter.returns.addresses import AddressKind, AddressToken, ReturnAddresses
 from newsletter.returns.reports import (
+    Headers,
     RecipientStatus,
-    addresses_in,
     delivery_status,
     feedback_report,
+    header_text,
     one_line,
     original_headers,
+    report_parts,
 )
 
 
@@ -56,7 +58,7 @@ NOT_THE_ADDRESS = ("5.2.2", "5.7.")
 the content blocked by policy): counted as soft, so one blocklisting of the sending
 server does not mark every member of that mailbox provider bounced."""
 
-_BOUNCE_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
+_BOUNCE_SENDER = re.compile(r"(^|[\s<])(mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.I)
 _BOUNCE_SUBJECT = re.compile(
     r"undeliver|delivery (status|fail|notification)|mail delivery|returned mail|"
     r"failure notice|could not be delivered|delivery has failed|nondeliverable",
@@ -100,38 +102,42 @@ def classify(raw: bytes, addresses: ReturnAddresses | None) -> Decision:
 
 
 def classify_message(message: Message, addresses: ReturnAddresses | None) -> Decision:
-    report_id = one_line(str(message.get("Message-ID") or ""))
+    headers = Headers(message)
+    report_id = one_line(headers.get("Message-ID"))
     try:
-        token = _token(addresses, addresses_in(message, *DELIVERED_TO))
+        token = _token(addresses, headers.text(*DELIVERED_TO))
     except TokenError as exc:
         return Decision(Verdict.REFUSED, str(exc), report_id)
-    original = original_headers(message)
+    parts = report_parts(message)
+    # The attached headers are read only when the address the report came to did not
+    # already name our message.
+    named = token is not None and token.kind is AddressKind.RETURN_PATH
+    lookup = None if named else addresses
     decision = (
-        _complaint(message, original, addresses)
-        or _bounce(message, original, addresses)
-        or _unsubscribe(message, token)
-        or _auto_reply(message)
-        or _detected(message)
+        _complaint(parts, lookup)
+        or _bounce(parts, lookup)
+        or _unsubscribe(headers, token)
+        or _auto_reply(headers)
+        or _detected(message, headers)
         or Decision(Verdict.UNKNOWN, "not a report this program understands")
     )
-    if token is not None and (decision.token is None or token.kind is AddressKind.RETURN_PATH):
-        decision = _with(decision, token=token)
-    if original is not None and not decision.original_id:
-        decision = _with(decision, original_id=one_line(str(original.get("Message-ID") or "")))
-    return _with(decision, report_id=report_id)
-
-
-def _with(decision: Decision, **changes: object) -> Decision:
+    changes: dict[str, object] = {"report_id": report_id}
+    if token is not None and (decision.token is None or named):
+        changes["token"] = token
+    if decision.token is None and not named and decision.verdict in ACTIONS:
+        original = original_headers(parts)
+        if original is not None:
+            changes["original_id"] = one_line(str(original.get("Message-ID") or ""))
     return replace(decision, **changes)  # type: ignore[arg-type]
 
 
-def _token(addresses: ReturnAddresses | None, candidates: list[str]) -> AddressToken | None:
-    """The first signed address among ``candidates``; ``TokenError`` when one is forged
+def _token(addresses: ReturnAddresses | None, text: str) -> AddressToken | None:
+    """The first signed address written in ``text``; ``TokenError`` when one is forged
     and none holds."""
-    if addresses is None:
+    if addresses is None or not text:
         return None
     forged: TokenError | None = None
-    for candidate in candidates:
+    for candidate in addresses.find(text):
         try:
             found = addresses.read(candidate)
         except TokenError as exc:
@@ -145,30 +151,31 @@ def _token(addresses: ReturnAddresses | None, candidates: list[str]) -> AddressT
 
 
 def _original_token(
-    original: Message | None, addresses: ReturnAddresses | None, *extra: str
+    parts: dict[str, Message], addresses: ReturnAddresses | None, *extra: str
 ) -> AddressToken | None:
     """The return path of our message, from its attached headers or the report's fields;
     a forged one here is ignored (the Message-ID may still name the member)."""
-    candidates = list(extra)
+    if addresses is None:
+        return None
+    text = "\n".join(extra)
+    original = original_headers(parts)
     if original is not None:
-        candidates += addresses_in(original, "Return-Path", "Sender", "From")
+        text += "\n" + header_text(original, "Return-Path", "Sender", "From")
     try:
-        found = _token(addresses, [c for c in candidates if c])
+        found = _token(addresses, text)
     except TokenError:
         return None
     return found if found is not None and found.kind is AddressKind.RETURN_PATH else None
 
 
-def _complaint(
-    message: Message, original: Message | None, addresses: ReturnAddresses | None
-) -> Decision | None:
-    report = feedback_report(message)
+def _complaint(parts: dict[str, Message], addresses: ReturnAddresses | None) -> Decision | None:
+    report = feedback_report(parts)
     if report is None:
         return None
     kind = report.feedback_type or "unspecified"
     if kind == "not-spam":
         return Decision(Verdict.UNKNOWN, "a feedback report saying the message is not spam")
-    token = _original_token(original, addresses, report.original_mail_from)
+    token = _original_token(parts, addresses, report.original_mail_from)
     return Decision(
         Verdict.COMPLAINT,
         f"feedback report, type {kind}",
@@ -177,13 +184,11 @@ def _complaint(
     )
 
 
-def _bounce(
-    message: Message, original: Message | None, addresses: ReturnAddresses | None
-) -> Decision | None:
-    statuses = delivery_status(message)
+def _bounce(parts: dict[str, Message], addresses: ReturnAddresses | None) -> Decision | None:
+    statuses = delivery_status(parts)
     if statuses is None:
         return None
-    token = _original_token(original, addresses)
+    token = _original_token(parts, addresses)
     worst: tuple[Verdict, RecipientStatus] | None = None
     for status in statuses:
         verdict = _verdict(status)
@@ -211,50 +216,49 @@ def _verdict(status: RecipientStatus) -> Verdict | None:
     return Verdict.HARD_BOUNCE
 
 
-def _unsubscribe(message: Message, token: AddressToken | None) -> Decision | None:
+def _unsubscribe(headers: Headers, token: AddressToken | None) -> Decision | None:
     if token is None or token.kind is not AddressKind.UNSUBSCRIBE:
         return None
-    if _is_auto_reply(message, replies_only=True):
+    if _is_auto_reply(headers, replies_only=True):
         return Decision(Verdict.AUTO_REPLY, "an automatic reply to the unsubscribe address")
     return Decision(Verdict.UNSUBSCRIBE, "mail to the signed unsubscribe address")
 
 
-def _is_auto_reply(message: Message, *, replies_only: bool = False) -> bool:
+def _is_auto_reply(headers: Headers, *, replies_only: bool = False) -> bool:
     """RFC 3834's ``Auto-Submitted`` and the markers mail programs add to out-of-office
     replies. ``replies_only``: a mailbox provider may mark the unsubscribe mail it sends
     for a person ``auto-generated``, which must still count."""
-    submitted = str(message.get("Auto-Submitted") or "no").strip().lower()
+    submitted = (headers.get("Auto-Submitted") or "no").strip().lower()
     if submitted.startswith("auto-replied"):
         return True
     if not replies_only and submitted != "no":
         return True
-    if any(message.get(name) is not None for name in _AUTO_HEADERS):
+    if any(headers.has(name) for name in _AUTO_HEADERS):
         return True
-    if str(message.get("Precedence") or "").strip().lower() == "auto_reply":
+    if headers.get("Precedence").strip().lower() == "auto_reply":
         return True
-    return bool(_AUTO_SUBJECT.search(str(message.get("Subject") or "").strip()))
+    return bool(_AUTO_SUBJECT.search(headers.get("Subject").strip()))
 
 
-def _looks_like_bounce(message: Message) -> bool:
-    sender = addresses_in(message, "From")
-    return bool(sender and _BOUNCE_SENDER.match(sender[0])) or bool(
-        _BOUNCE_SUBJECT.search(str(message.get("Subject") or ""))
+def _looks_like_bounce(headers: Headers) -> bool:
+    return bool(_BOUNCE_SENDER.search(headers.get("From"))) or bool(
+        _BOUNCE_SUBJECT.search(headers.get("Subject"))
     )
 
 
-def _auto_reply(message: Message) -> Decision | None:
-    if _looks_like_bounce(message) or not _is_auto_reply(message):
+def _auto_reply(headers: Headers) -> Decision | None:
+    if _looks_like_bounce(headers) or not _is_auto_reply(headers):
         return None
     return Decision(Verdict.AUTO_REPLY, "an automatic reply (out of office or similar)")
 
 
-def _detected(message: Message) -> Decision | None:
+def _detected(message: Message, headers: Headers) -> Decision | None:
     try:
         temporary, permanent = all_failures(message)
     except Exception:  # a detector tripping over odd input: leave it for a person
         return Decision(Verdict.UNKNOWN, "the bounce detectors could not read it")
     if not (temporary or permanent):
-        if _looks_like_bounce(message):
+        if _looks_like_bounce(headers):
             return Decision(Verdict.UNKNOWN, "looks like a bounce, but names no recipient")
         return None
     verdict = Verdict.HARD_BOUNCE if permanent else Verdict.SOFT_BOUNCE

@@ -19,8 +19,9 @@ from sqlalchemy import Engine
 from newsletter.returns.addresses import ReturnAddresses
 from newsletter.returns.classify import Verdict, classify
 from newsletter.returns.mailbox import Inbound, Mailbox
-from newsletter.returns.policy import Applied, Limits, apply
-from newsletter.store import returns as store
+from newsletter.returns.policy import Applied, Limits, apply, prepare
+from newsletter.store.return_batch import ReturnsStore
+from newsletter.store.returns import drop_expired
 
 Shown = Callable[[Inbound, Verdict, Applied], None]
 """Called for each message with its verdict and what it did (or would do)."""
@@ -93,24 +94,26 @@ def process(
 ) -> InboundSummary:
     """Read every waiting message once; see the module docstring."""
     summary = InboundSummary(dry_run=dry_run)
-    for batch in mailbox.batches():
-        decisions = [(message, classify(message.raw, addresses)) for message in batch]
-        handled: list[Inbound] = []
-        with engine.connect() as connection:
-            transaction = connection.begin()
-            for message, decision in decisions:
-                applied = apply(connection, decision, message.raw, limits, now)
-                summary.add(decision.verdict, applied)
-                if applied.handled:
-                    handled.append(message)
-                if show is not None:
-                    show(message, decision.verdict, applied)
-            if dry_run:
-                transaction.rollback()
-                continue
-            transaction.commit()
-        mailbox.handled(handled)
-    if not dry_run:
-        with engine.begin() as connection:
-            summary.dropped_reports = store.drop_expired(connection, now)
+    with engine.connect() as connection:
+        store = ReturnsStore(connection)
+        for batch in mailbox.batches():
+            decisions = [(message, classify(message.raw, addresses)) for message in batch]
+            handled: list[Inbound] = []
+            with connection.begin() as transaction:
+                prepare(store, [(decision, message.raw) for message, decision in decisions])
+                for message, decision in decisions:
+                    applied = apply(store, decision, message.raw, limits, now)
+                    summary.add(decision.verdict, applied)
+                    if applied.handled:
+                        handled.append(message)
+                    if show is not None:
+                        show(message, decision.verdict, applied)
+                store.flush()
+                if dry_run:
+                    transaction.rollback()
+                    continue
+            mailbox.handled(handled)
+        if not dry_run:
+            with connection.begin():
+                summary.dropped_reports = drop_expired(connection, now)
     return summary

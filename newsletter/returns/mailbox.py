@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from newsletter.errors import ConfigError
 
-BATCH = 200
+BATCH = 500
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ def seen_name(name: str) -> str:
 class MaildirMailbox:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._root = str(path)
         self.description = f"the Maildir {path}"
 
     @classmethod
@@ -45,8 +46,8 @@ class MaildirMailbox:
     def _waiting(self) -> Iterator[str]:
         """``new/NAME`` and ``cur/NAME`` of every message not yet seen, oldest name first."""
         try:
-            fresh = sorted(os.listdir(self.path / "new"))
-            current = sorted(os.listdir(self.path / "cur"))
+            fresh = sorted(os.listdir(os.path.join(self._root, "new")))
+            current = sorted(os.listdir(os.path.join(self._root, "cur")))
         except OSError as exc:
             raise MailboxError(f"{self.path}: cannot list the Maildir: {exc.strerror}") from None
         yield from (f"new/{name}" for name in fresh if not name.startswith("."))
@@ -59,12 +60,14 @@ class MaildirMailbox:
     def batches(self, size: int = BATCH) -> Iterator[Sequence[Inbound]]:
         batch: list[Inbound] = []
         for ref in self._waiting():
+            path = os.path.join(self._root, ref)
             try:
-                raw = (self.path / ref).read_bytes()
+                with open(path, "rb") as handle:
+                    raw = handle.read()
             except FileNotFoundError:
                 continue  # taken by another reader (a mail client, a second run)
             except OSError as exc:
-                raise MailboxError(f"{self.path / ref}: cannot read: {exc.strerror}") from None
+                raise MailboxError(f"{path}: cannot read: {exc.strerror}") from None
             batch.append(Inbound(ref, raw))
             if len(batch) >= size:
                 yield batch
@@ -73,16 +76,15 @@ class MaildirMailbox:
             yield batch
 
     def handled(self, messages: Sequence[Inbound]) -> None:
+        current = os.path.join(self._root, "cur")
         for message in messages:
-            name = message.ref.partition("/")[2]
+            source = os.path.join(self._root, message.ref)
             try:
-                os.rename(self.path / message.ref, self.path / "cur" / seen_name(name))
+                os.rename(source, os.path.join(current, seen_name(message.ref[4:])))
             except FileNotFoundError:
                 continue
             except OSError as exc:
-                raise MailboxError(
-                    f"{self.path / message.ref}: cannot move: {exc.strerror}"
-                ) from None
+                raise MailboxError(f"{source}: cannot move: {exc.strerror}") from None
 
     def close(self) -> None:
         pass

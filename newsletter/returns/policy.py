@@ -21,20 +21,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection
-
 from newsletter.config import Settings
 from newsletter.models import SubscriberStatus
 from newsletter.providers.base import ChangeSource
 from newsletter.returns.addresses import AddressKind
 from newsletter.returns.classify import Decision, Verdict
-from newsletter.store import consent
-from newsletter.store import returns as store
 from newsletter.store.consent import ConsentEntry
-from newsletter.store.subscribers import set_status
+from newsletter.store.return_batch import ReturnsStore
+from newsletter.store.returns import Member, ReturnRow
 
 MAX_KEY = 255
-BOUNCES = (Verdict.SOFT_BOUNCE.value, Verdict.HARD_BOUNCE.value)
 _STILL_MAILED = (SubscriberStatus.SUBSCRIBED.value, SubscriberStatus.PENDING.value)
 _SOURCES = {
     Verdict.HARD_BOUNCE: ChangeSource.BOUNCE,
@@ -69,8 +65,9 @@ class Applied:
 
 @dataclass(frozen=True)
 class _Target:
-    member: store.Member
+    member: Member
     campaign_id: int | None
+    slug: str
 
 
 def report_key(decision: Decision, raw: bytes) -> str:
@@ -92,31 +89,38 @@ def soft_run(sends: Sequence[int], bounced: set[int]) -> int:
     return count
 
 
+def prepare(store: ReturnsStore, reports: Sequence[tuple[Decision, bytes]]) -> None:
+    """Read what acting on these reports will ask about, for the whole batch at once."""
+    acting = [(decision, raw) for decision, raw in reports if decision.acts]
+    store.prefetch(
+        (report_key(decision, raw) for decision, raw in acting),
+        (decision.token.subscriber_id for decision, _ in acting if decision.token is not None),
+    )
+
+
 def apply(
-    connection: Connection, decision: Decision, raw: bytes, limits: Limits, now: datetime
+    store: ReturnsStore, decision: Decision, raw: bytes, limits: Limits, now: datetime
 ) -> Applied:
-    """Act on one report in the caller's transaction."""
+    """Act on one report in the transaction ``store`` runs in."""
     if not decision.acts:
         return Applied(False, decision.reason)
     key = report_key(decision, raw)
-    if store.is_recorded(connection, key):
+    if store.is_recorded(key):
         return Applied(True, "handled before")
-    target = _target(connection, decision)
+    target = _target(store, decision)
     if isinstance(target, str):
         return Applied(False, target)
     member = target.member
-    status, outcome = _next_status(connection, decision, target, limits)
-    note = _note(connection, decision, target.campaign_id)
+    status, outcome = _next_status(store, decision, target, limits)
+    note = _note(decision, target.slug)
     source = _SOURCES[decision.verdict].value
-    changed = status is not None and set_status(
-        connection, member.id, status, action=status.value, source=source, note=note, now=now
+    changed = status is not None and store.set_status(member, status.value, now)
+    action = status.value if changed and status is not None else decision.verdict.value
+    store.log(
+        ConsentEntry(member.id, now, action, source, note if changed else f"{outcome}; {note}")
     )
-    if not changed:
-        entry = ConsentEntry(member.id, now, decision.verdict.value, source, f"{outcome}; {note}")
-        consent.record(connection, [entry])
     store.record(
-        connection,
-        store.ReturnRow(
+        ReturnRow(
             key,
             now,
             decision.verdict.value,
@@ -125,12 +129,12 @@ def apply(
             outcome,
             raw,
             now + limits.keep_reports,
-        ),
+        )
     )
     return Applied(True, outcome, changed, member.id)
 
 
-def _target(connection: Connection, decision: Decision) -> _Target | str:
+def _target(store: ReturnsStore, decision: Decision) -> _Target | str:
     """The member and campaign a report is about, or why they cannot be told."""
     wanted = AddressKind.UNSUBSCRIBE if decision.verdict is Verdict.UNSUBSCRIBE else None
     token = decision.token
@@ -138,20 +142,20 @@ def _target(connection: Connection, decision: Decision) -> _Target | str:
     if token is not None and token.kind is (wanted or AddressKind.RETURN_PATH):
         found = (token.subscriber_id, token.campaign_id)
     elif wanted is None and decision.original_id:
-        found = store.by_message_id(connection, decision.original_id)
+        found = store.by_message_id(decision.original_id)
     if found is None:
         return "names none of our messages"
-    member = store.member(connection, found[0])
+    member = store.member(found[0])
     if member is None:
         return "names a member who is no longer in the audience"
     if decision.heuristic and decision.recipient.lower() != member.email.lower():
         return f"a non-standard bounce for {decision.recipient}, not the member's address"
-    campaign_id = found[1] if found[1] and store.campaign_exists(connection, found[1]) else None
-    return _Target(member, campaign_id)
+    slug = store.campaign_slug(found[1]) if found[1] else None
+    return _Target(member, found[1] if slug is not None else None, slug or "")
 
 
 def _next_status(
-    connection: Connection, decision: Decision, target: _Target, limits: Limits
+    store: ReturnsStore, decision: Decision, target: _Target, limits: Limits
 ) -> tuple[SubscriberStatus | None, str]:
     """The member's new status (None: it stays) and the outcome in words."""
     current = target.member.status
@@ -167,19 +171,17 @@ def _next_status(
     if verdict is Verdict.HARD_BOUNCE:
         return SubscriberStatus.BOUNCED, "bounced (hard)"
     member_id = target.member.id
-    bounced = store.campaigns_with(connection, member_id, BOUNCES)
+    bounced = store.bounced_campaigns(member_id)
     if target.campaign_id is not None:
         bounced.add(target.campaign_id)
-    sends = store.recent_sends(connection, member_id, limits.soft_bounce_window)
-    run = soft_run(sends, bounced)
+    run = soft_run(store.recent_sends(member_id, limits.soft_bounce_window), bounced)
     if run >= limits.soft_bounce_limit:
         return SubscriberStatus.BOUNCED, f"bounced ({run} soft bounces in a row)"
     return None, f"soft bounce {run} of {limits.soft_bounce_limit}"
 
 
-def _note(connection: Connection, decision: Decision, campaign_id: int | None) -> str:
+def _note(decision: Decision, slug: str) -> str:
     parts = [f"report {decision.report_id or 'without a Message-ID'}"]
-    slug = store.campaign_slug(connection, campaign_id)
     if slug:
         parts.append(f"issue {slug}")
     parts.append(decision.reason)

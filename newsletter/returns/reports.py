@@ -9,11 +9,9 @@ it splits ``message/delivery-status`` into one header block per recipient and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import HeaderParser
-from email.utils import getaddresses, parseaddr
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _ORIGINAL_TYPES = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers")
@@ -42,10 +40,25 @@ def one_line(text: str, limit: int = 200) -> str:
     return _ONE_LINE.sub(" ", text).strip()[:limit]
 
 
-def _parts(message: Message, content_type: str) -> Iterator[Message]:
+REPORT_TYPES = (
+    "message/delivery-status",
+    "message/feedback-report",
+    *_ORIGINAL_TYPES,
+)
+
+
+def report_parts(message: Message) -> dict[str, Message]:
+    """The first part of each type a report is read from, found in one walk."""
+    found: dict[str, Message] = {}
+    if not message.is_multipart():
+        return found
     for part in message.walk():
-        if part.get_content_type() == content_type:
-            yield part
+        if part is message:
+            continue
+        kind = part.get_content_type()
+        if kind in REPORT_TYPES and kind not in found:
+            found[kind] = part
+    return found
 
 
 def _blocks(part: Message) -> list[Message]:
@@ -59,10 +72,14 @@ def _blocks(part: Message) -> list[Message]:
     return []
 
 
+def _bare(value: str) -> str:
+    """``<ann@example.org>`` -> ``ann@example.org``: report fields hold one address."""
+    return value.strip().strip("<>").strip()
+
+
 def _address_of(field: str) -> str:
     """``rfc822; ann@example.org`` -> ``ann@example.org``."""
-    _, _, value = field.rpartition(";")
-    return parseaddr(value.strip())[1] or value.strip().strip("<>")
+    return _bare(field.rpartition(";")[2])
 
 
 def status_code(text: str) -> str:
@@ -70,9 +87,9 @@ def status_code(text: str) -> str:
     return ".".join(found.groups()) if found else ""
 
 
-def delivery_status(message: Message) -> list[RecipientStatus] | None:
+def delivery_status(parts: dict[str, Message]) -> list[RecipientStatus] | None:
     """The per-recipient blocks of the first delivery-status part; None without one."""
-    part = next(_parts(message, "message/delivery-status"), None)
+    part = parts.get("message/delivery-status")
     if part is None:
         return None
     found = []
@@ -87,8 +104,8 @@ def delivery_status(message: Message) -> list[RecipientStatus] | None:
     return found
 
 
-def feedback_report(message: Message) -> FeedbackReport | None:
-    part = next(_parts(message, "message/feedback-report"), None)
+def feedback_report(parts: dict[str, Message]) -> FeedbackReport | None:
+    part = parts.get("message/feedback-report")
     if part is None:
         return None
     blocks = _blocks(part)
@@ -97,25 +114,45 @@ def feedback_report(message: Message) -> FeedbackReport | None:
     block = blocks[0]
     return FeedbackReport(
         (block.get("Feedback-Type") or "").strip().lower(),
-        parseaddr(str(block.get("Original-Mail-From") or ""))[1],
-        parseaddr(str(block.get("Original-Rcpt-To") or ""))[1],
+        _bare(str(block.get("Original-Mail-From") or "")),
+        _bare(str(block.get("Original-Rcpt-To") or "")),
     )
 
 
-def original_headers(message: Message) -> Message | None:
+def original_headers(parts: dict[str, Message]) -> Message | None:
     """The headers of the message a report is about, when it carries them."""
-    for part in message.walk():
-        if part is message or part.get_content_type() not in _ORIGINAL_TYPES:
-            continue
-        payload = part.get_payload()
-        if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-            return payload[0]
-        if isinstance(payload, str):
-            return HeaderParser().parsestr(payload.replace("\r\n", "\n"))
+    part = next((parts[kind] for kind in _ORIGINAL_TYPES if kind in parts), None)
+    if part is None:
+        return None
+    payload = part.get_payload()
+    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+        return payload[0]
+    if isinstance(payload, str):
+        return HeaderParser().parsestr(payload.replace("\r\n", "\n"))
     return None
 
 
-def addresses_in(message: Message, *fields: str) -> list[str]:
-    """Every address in ``fields``, in that order."""
-    values = [str(value) for field in fields for value in message.get_all(field) or ()]
-    return [address for _, address in getaddresses(values) if address]
+class Headers:
+    """A message's header fields, read once: ``Message.get`` scans and lower-cases
+    every field on each call, and a report is asked about a dozen of them."""
+
+    def __init__(self, message: Message) -> None:
+        self._fields: dict[str, list[str]] = {}
+        for name, value in message.raw_items():
+            self._fields.setdefault(name.lower(), []).append(str(value))
+
+    def get(self, name: str) -> str:
+        values = self._fields.get(name.lower())
+        return values[0] if values else ""
+
+    def has(self, name: str) -> bool:
+        return name.lower() in self._fields
+
+    def text(self, *names: str) -> str:
+        """The values of ``names``, one a line, for a pattern to search."""
+        return "\n".join(v for name in names for v in self._fields.get(name.lower(), ()))
+
+
+def header_text(message: Message, *fields: str) -> str:
+    """The values of ``fields``, one a line, for a pattern to search."""
+    return "\n".join(str(value) for field in fields for value in message.get_all(field) or ())
