@@ -48,16 +48,19 @@ REPORT_TYPES = (
 
 
 def report_parts(message: Message) -> dict[str, Message]:
-    """The first part of each type a report is read from, found in one walk."""
+    """The first part of each type a report is read from. Only multipart containers
+    are entered: the blocks of a delivery-status part and the parts of an attached
+    message are never report parts themselves."""
     found: dict[str, Message] = {}
-    if not message.is_multipart():
-        return found
-    for part in message.walk():
-        if part is message:
-            continue
-        kind = part.get_content_type()
-        if kind in REPORT_TYPES and kind not in found:
-            found[kind] = part
+    waiting = [message] if message.is_multipart() else []
+    while waiting:
+        payload = waiting.pop().get_payload()
+        for part in payload if isinstance(payload, list) else ():
+            kind = part.get_content_type()
+            if kind in REPORT_TYPES:
+                found.setdefault(kind, part)
+            elif kind.startswith("multipart/"):
+                waiting.append(part)
     return found
 
 
