@@ -102,7 +102,10 @@ def test_a_wrong_password_is_one_line_without_the_password(sent, dovecot):
         local.read_returns(mailbox)
     message = str(refused.value)
     assert "\n" not in message and "not-the-password-x9" not in message
-    assert message.startswith(f"imap://127.0.0.1:{dovecot.imap_port}/INBOX: cannot log in")
+    assert message == (
+        f"imap://127.0.0.1:{dovecot.imap_port}/INBOX: cannot log in: "
+        "[AUTHENTICATIONFAILED] Authentication failed."
+    )
 
 
 @pytest.mark.parametrize(

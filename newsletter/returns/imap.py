@@ -24,6 +24,7 @@ LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 DEFAULT_PROCESSED = "Processed"
 TIMEOUT = 60.0
 _UID = re.compile(rb"UID (\d+)")
+_BYTES_REPR = re.compile(r"b'(.*)'")
 _USAGE = "NEWSLETTER_INBOUND_URL must look like imaps://user:password@host/INBOX"
 
 
@@ -84,7 +85,10 @@ class ImapMailbox:
 
     def _fail(self, doing: str, exc: BaseException) -> MailboxError:
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        return MailboxError(f"{self.description}: cannot {doing}: {reason}")
+        quoted = _BYTES_REPR.fullmatch(reason)  # imaplib words some errors as bytes
+        return MailboxError(
+            f"{self.description}: cannot {doing}: {quoted.group(1) if quoted else reason}"
+        )
 
     @property
     def client(self) -> imaplib.IMAP4:
