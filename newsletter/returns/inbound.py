@@ -53,7 +53,7 @@ class InboundSummary:
 
     def add(self, verdict: Verdict, applied: Applied) -> None:
         self.read += 1
-        if applied.outcome == "handled before":
+        if applied.before:
             self.before += 1
         elif applied.handled:
             self.acted[verdict] += 1

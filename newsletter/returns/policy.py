@@ -61,6 +61,8 @@ class Applied:
     """What happened, in a few words, for the summary and ``--dry-run``."""
     changed: bool = False
     subscriber_id: str | None = None
+    before: bool = False
+    """Recorded by an earlier run: nothing to do but move the message."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def apply(
         return Applied(False, decision.reason)
     key = report_key(decision, raw)
     if store.is_recorded(key):
-        return Applied(True, "handled before")
+        return Applied(True, "handled before", before=True)
     target = _target(store, decision)
     if isinstance(target, str):
         return Applied(False, target)
