@@ -22,6 +22,7 @@ from pydantic import (
     SecretStr,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic.fields import FieldInfo
@@ -189,6 +190,25 @@ class Settings(BaseSettings):
         default=[],
         description="domains besides the website's that may appear in the From address",
     )
+    bounce_address: EmailAddress | None = Field(
+        default=None,
+        description="the mailbox bounces, complaints and mailto unsubscribes come back to; "
+        "each message's return path is a signed address on it (bounces+TOKEN@...)",
+    )
+    inbound_url: SecretStr | None = Field(
+        default=None, description="imaps://user:password@host/INBOX or maildir:///path"
+    )
+    soft_bounce_limit: int = Field(
+        default=3, ge=1, description="soft bounces in a row that mark a member bounced"
+    )
+    soft_bounce_window: int = Field(
+        default=5, ge=1, description="...counted within the member's last this many sends"
+    )
+    report_retention: timedelta = Field(
+        default=timedelta(days=90),
+        gt=timedelta(0),
+        description="how long the raw bounce and complaint reports are kept",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -214,6 +234,21 @@ class Settings(BaseSettings):
             if topic.id in seen:
                 raise ValueError(f"topic id '{topic.id}' is used twice")
             seen.add(topic.id)
+        return value
+
+    @field_validator("bounce_address")
+    @classmethod
+    def _no_plus(cls, value: str | None) -> str | None:
+        if value is not None and "+" in value.partition("@")[0]:
+            raise ValueError("the bounce address cannot hold a '+': it separates the token")
+        return value
+
+    @field_validator("soft_bounce_window")
+    @classmethod
+    def _window_holds_limit(cls, value: int, info: ValidationInfo) -> int:
+        limit = info.data.get("soft_bounce_limit")
+        if isinstance(limit, int) and value < limit:
+            raise ValueError(f"must be at least soft_bounce_limit ({limit})")
         return value
 
     @property

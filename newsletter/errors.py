@@ -7,6 +7,7 @@
      ├── CheckFailed            a pre-send check found an error (newsletter check)
      ├── StoreError             the audience and campaign database
      ├── DeliveryError          SMTP and the Maildir outbox
+     ├── MailboxError           the bounce mailbox newsletter inbound reads (IMAP, Maildir)
      ├── TokenError             a signed link that is tampered with, foreign or unknown
      └── ProviderError          anything a provider refuses
           ├── UnsupportedFeature   the provider cannot express what was asked
@@ -56,6 +57,10 @@ class StoreError(NewsletterError):
 
 
 class DeliveryError(NewsletterError):
+    pass
+
+
+class MailboxError(NewsletterError):
     pass
 
 

@@ -26,19 +26,24 @@ class Purpose(StrEnum):
     PREFERENCES = "preferences"
 
 
+def signing_keys(secrets: Sequence[str]) -> list[str]:
+    """The secrets checked and ordered for itsdangerous, which signs with the last key."""
+    if not secrets:
+        raise ConfigError(
+            "NEWSLETTER_SECRET is not set: signed links need it "
+            "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    if any(len(secret) < MIN_SECRET_LENGTH for secret in secrets):
+        raise ConfigError(
+            f"NEWSLETTER_SECRET (and every old secret) must be at least "
+            f"{MIN_SECRET_LENGTH} characters long"
+        )
+    return list(reversed(secrets))
+
+
 class LinkSigner:
     def __init__(self, secrets: Sequence[str]) -> None:
-        if not secrets:
-            raise ConfigError(
-                "NEWSLETTER_SECRET is not set: signed links need it "
-                "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
-            )
-        if any(len(secret) < MIN_SECRET_LENGTH for secret in secrets):
-            raise ConfigError(
-                f"NEWSLETTER_SECRET (and every old secret) must be at least "
-                f"{MIN_SECRET_LENGTH} characters long"
-            )
-        keys = list(reversed(secrets))  # itsdangerous signs with the last key
+        keys = signing_keys(secrets)
         self._serializers = {
             purpose: URLSafeSerializer(keys, salt=f"newsletter.{purpose.value}")
             for purpose in Purpose

@@ -205,6 +205,8 @@ class SubscriberStatus(StrEnum):
     SUBSCRIBED = "subscribed"
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    """Reported our mail as spam (a feedback loop's complaint): never mailed again."""
     PENDING = "pending"
 
 

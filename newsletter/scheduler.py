@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 from newsletter.approval import changed_files
 from newsletter.campaigns import campaign_path, load_issue
-from newsletter.errors import CampaignBusy, NewsletterError
+from newsletter.errors import CampaignBusy, MailboxError, NewsletterError
 from newsletter.models import CampaignState, Issue, SendStatus
-from newsletter.providers.base import Progress
+from newsletter.providers.base import Progress, Provider
 from newsletter.providers.local import LocalProvider
 from newsletter.store import campaigns
 
@@ -41,9 +41,12 @@ class Outcome(StrEnum):
     NEEDS_APPROVAL = "needs-approval"
     MISSED = "missed"
     FAILED = "failed"
+    READ = "read"
+    """The bounce mailbox was read and acted on."""
 
 
-FINE = frozenset({Outcome.SENT, Outcome.HELD, Outcome.READ_BACK})
+FINE = frozenset({Outcome.SENT, Outcome.HELD, Outcome.READ_BACK, Outcome.READ})
+BOUNCE_MAILBOX = "bounce mailbox"
 
 EXIT_TRY_AGAIN_LATER = 75
 """``EX_TEMPFAIL``: something stopped short and the next run continues it."""
@@ -77,6 +80,25 @@ def run_due(
     with provider.engine.begin() as connection:
         due = campaigns.due(connection, provider.name, now)
     return [_one(provider, campaign, now, stop, progress) for campaign in due]
+
+
+def read_inbound(provider: Provider, url: str) -> DueResult:
+    """``newsletter inbound``, before the sends: a bounce read now stops mail to that
+    member in the send that follows. A mailbox that cannot be reached is tried again by
+    the next run (exit 75); sends go ahead either way."""
+    from newsletter.returns.mailbox import open_mailbox
+
+    try:
+        mailbox = open_mailbox(url)
+        try:
+            summary = provider.read_returns(mailbox)
+        finally:
+            mailbox.close()
+    except MailboxError as exc:
+        return DueResult(BOUNCE_MAILBOX, Outcome.STOPPED, " ".join(str(exc).split()))
+    except NewsletterError as exc:
+        return DueResult(BOUNCE_MAILBOX, Outcome.FAILED, " ".join(str(exc).split()))
+    return DueResult(BOUNCE_MAILBOX, Outcome.READ, summary.line(mailbox.description))
 
 
 def read_back(provider: MailchimpProvider) -> list[DueResult]:

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond Python packages: Debian's Chromium for the browser
 # checks, SpamAssassin for `newsletter check --spam`, systemd-analyze for the deploy/
-# units, Postfix for its smtp-sink (the receiving end of benchmarks/send.py), and the
-# Node tools pinned in package.json (the Mailchimp contract mock and the reference MJML
-# compiler). Safe to run again: it only installs what is missing.
+# units, Postfix for its smtp-sink (the receiving end of benchmarks/send.py), Dovecot for
+# the IMAP bounce-mailbox tests, and the Node tools pinned in package.json (the Mailchimp
+# contract mock and the reference MJML compiler). Safe to run again: it only installs
+# what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,6 +56,16 @@ if [ ! -x /usr/sbin/smtp-sink ]; then
     fi
   else
     echo "Postfix's smtp-sink is missing: benchmarks/send.py will fall back to aiosmtpd." >&2
+  fi
+fi
+
+if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Dovecot (Debian package dovecot-imapd) for the IMAP inbound tests..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd openssl >/dev/null
+  else
+    echo "Dovecot is missing and cannot be installed here: the IMAP tests will skip." >&2
   fi
 fi
 

@@ -65,6 +65,8 @@ def free_port() -> int:
 class Received:
     recipients: list[str]
     data: bytes
+    sender: str = ""
+    """The envelope sender (MAIL FROM)."""
 
 
 @dataclass
@@ -103,7 +105,9 @@ class SinkHandler:
             for address in envelope.rcpt_tos:
                 self.counts[address] += 1
             if self.keep_data:
-                self.messages.append(Received(list(envelope.rcpt_tos), envelope.original_content))
+                self.messages.append(
+                    Received(list(envelope.rcpt_tos), envelope.original_content, envelope.mail_from)
+                )
         if self.on_message is not None:
             self.on_message(envelope)
         return "250 Message accepted"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import inspect, text
 
 from newsletter.config import load_settings
@@ -69,3 +70,33 @@ def test_a_newer_database_is_refused(project_dir):
         connection.execute(text("UPDATE schema_version SET version = 99"))
     with pytest.raises(StoreError, match="newer than this program knows"):
         migrations.migrate(engine)
+
+
+def _shape(engine) -> dict[str, tuple[set[str], set[tuple[str, tuple[str, ...]]]]]:
+    with engine.connect() as connection:
+        found = inspect(connection)
+        return {
+            table: (
+                {column["name"] for column in found.get_columns(table)},
+                {
+                    (index["name"], tuple(index["column_names"]))
+                    for index in found.get_indexes(table)
+                },
+            )
+            for table in found.get_table_names()
+        }
+
+
+def test_an_upgraded_database_has_the_tables_and_indexes_of_a_new_one(project_dir, tmp_path):
+    settings = load_settings(project_dir / "newsletter.yaml")
+    old = engine_from_settings(settings)
+    migrations.create_first_schema(old)
+    migrations.migrate(old)
+    fresh = engine_from_settings(
+        settings.model_copy(update={"database_url": SecretStr(f"sqlite:///{tmp_path}/new.db")})
+    )
+    migrations.migrate(fresh)
+    assert _shape(old) == _shape(fresh)
+    assert "returns" in _shape(fresh)
+    old.dispose()
+    fresh.dispose()

@@ -18,6 +18,7 @@ from newsletter.checks import (
     compliance,
     images,
     links,
+    returns,
     size,
     text,
 )
@@ -52,6 +53,7 @@ FAMILIES: dict[str, Family] = {
     "accessibility": accessibility,
     "clients": clients,
     "audience": audience,
+    "returns": returns,
 }
 """The families every check and every gate runs, in the order they are reported."""
 

@@ -43,6 +43,9 @@ class Delivery:
     """The provider sets ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` on each message."""
     dkim_domain: str | None = None
     """The domain the provider signs with, when it signs."""
+    returns_handled: bool = True
+    """Bounces and complaints reach something that acts on them: the provider's own
+    systems (Mailchimp), or the bounce mailbox ``newsletter inbound`` reads."""
 
 
 @dataclass(frozen=True)

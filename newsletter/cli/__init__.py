@@ -6,12 +6,21 @@ where errors become exit codes (one line on stderr, no traceback, no local value
 
 from __future__ import annotations
 
-from newsletter.cli import audience, check, compose, mailchimp, scheduling, sending, serve
+from newsletter.cli import (
+    audience,
+    check,
+    compose,
+    inbound,
+    mailchimp,
+    scheduling,
+    sending,
+    serve,
+)
 from newsletter.cli.app import app
 
 __all__ = ["app", "main"]
 
-_commands = (compose, check, audience, sending, mailchimp, scheduling, serve)
+_commands = (compose, check, audience, sending, mailchimp, scheduling, inbound, serve)
 
 
 def main() -> None:

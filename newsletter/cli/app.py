@@ -21,6 +21,7 @@ HELP_ORDER = (
     "schedule",
     "unschedule",
     "report",
+    "inbound",
     "audience",
     "serve",
 )

@@ -104,7 +104,8 @@ def unschedule(
 def report(
     file: FileArgument, project: ProjectOption = None, provider: ProviderOption = None
 ) -> None:
-    """Show how a sent issue did: sends, opens, clicks, bounces and unsubscribes.
+    """Show how a sent issue did: sends, opens, clicks, bounces and unsubscribes (with
+    the local provider: sent, failed, hard and soft bounces, complaints, unsubscribes).
 
     Example: newsletter report campaigns/winter-2026.yaml
     """
@@ -121,11 +122,17 @@ def report(
 
     rows = [
         ("sent", str(result.sent)),
+        ("failed", show(result.failed)),
         ("opened", show(result.opens)),
         ("clicked", show(result.clicks)),
         ("bounced", show(result.bounces)),
+        ("  hard", show(result.hard_bounces)),
+        ("  soft", show(result.soft_bounces)),
+        ("complaints", show(result.complaints)),
         ("unsubscribed", show(result.unsubscribes)),
     ]
+    only_when_known = {"failed", "  hard", "  soft", "complaints"}
+    rows = [(label, value) for label, value in rows if value != "-" or label not in only_when_known]
     typer.echo(f"{issue.slug}")
     for label, value in rows:
         typer.echo(f"  {label:<13}{value}")

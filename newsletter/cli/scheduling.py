@@ -13,6 +13,7 @@ import typer
 
 from newsletter.campaigns import load_issue
 from newsletter.cli.app import app
+from newsletter.cli.inbound import inbound_url
 from newsletter.cli.options import ProjectOption, settings_for
 from newsletter.clock import utc_now
 from newsletter.config import Settings
@@ -35,7 +36,8 @@ def run_due(
     project: ProjectOption = None,
 ) -> None:
     """Send every issue scheduled with the local provider whose time has come, and
-    resume any send that stopped. Safe to run every minute and twice at once.
+    resume any send that stopped. Safe to run every minute and twice at once. With
+    NEWSLETTER_INBOUND_URL set it first reads the bounce mailbox (newsletter inbound).
 
     Exits 0 when everything due went out (or nothing was due), 75 when a send stopped
     and the next run continues it, 1 when an issue changed since it was scheduled, was
@@ -46,14 +48,19 @@ def run_due(
     settings = settings_for(project)
     at = parse_time(now, settings.zone, "--now") if now else utc_now()
     local_due, remote = _anything_due(settings, at)
+    mailbox = inbound_url(settings)
     results = []
-    if local_due:
+    if local_due or mailbox:
         from newsletter.providers.local import LocalProvider
+        from newsletter.scheduler import read_inbound
         from newsletter.scheduler import run_due as run
 
         clock = (lambda: at) if now else utc_now
         with StopSignals(), stop_requests() as stop, LocalProvider(settings, clock=clock) as local:
-            results += run(local, at, stop=stop)
+            if mailbox:
+                results.append(read_inbound(local, mailbox))
+            if local_due:
+                results += run(local, at, stop=stop)
     for name in remote:
         from newsletter.providers import get_provider
         from newsletter.scheduler import read_back

@@ -61,8 +61,9 @@ TICK = 0.1
 """How often the coordinating thread reports progress and looks for a stop request."""
 MAX_RECONNECT_PAUSE = 10.0
 
-RecipientFactory = Callable[[AudienceRow], tuple[Recipient, str]]
-"""The row's recipient with its links, and the mailto: half of its List-Unsubscribe."""
+RecipientFactory = Callable[[AudienceRow], tuple[Recipient, str, str]]
+"""The row's recipient with its links, the mailto: half of its List-Unsubscribe, and
+the envelope sender (return path) of its message."""
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ class MessageSender:
     def deliver(self, channel: Channel, row: AudienceRow, msg_id: str) -> Outcome:
         """The outcome to record. A status of None releases the claim: the message did
         not go out and the recipient stays as it was for the next run."""
-        recipient, mailto = self.recipient_for(row)
+        recipient, mailto, envelope_from = self.recipient_for(row)
         data = self.template.render(recipient, message_id=msg_id, unsubscribe_mailto=mailto)
         if self.signer is not None:
             data = self.signer.sign(data)
@@ -191,7 +192,7 @@ class MessageSender:
         while True:
             attempts += 1
             try:
-                channel.deliver(self.template.envelope_from, row.email, data, dot_safe=True)
+                channel.deliver(envelope_from, row.email, data, dot_safe=True)
             except PermanentFailure as exc:
                 self.relay.answered()
                 return Outcome(row.id, DeliveryStatus.FAILED, attempts, str(exc))

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from newsletter import checks
 from newsletter.checks import CheckInput, Delivery, GateResult, Reach
@@ -31,6 +31,10 @@ from newsletter.render.compile import CompiledIssue, compile_issue
 from newsletter.render.merge import MergeTags
 from newsletter.schedule_time import exact_instant
 from newsletter.yamlfile import LoadedYaml
+
+if TYPE_CHECKING:
+    from newsletter.returns.inbound import InboundSummary, Shown
+    from newsletter.returns.mailbox import Mailbox
 
 
 class Capability(StrEnum):
@@ -51,6 +55,9 @@ class Capability(StrEnum):
     PREFERENCES = "preferences"
     """Our preference centre can look up, unsubscribe and change topics through it."""
     REPORTS = "reports"
+    INBOUND = "inbound"
+    """Acts on what comes back to the bounce mailbox itself (``newsletter inbound``);
+    Mailchimp reads its own bounces and complaints."""
 
 
 class ChangeSource(StrEnum):
@@ -61,6 +68,9 @@ class ChangeSource(StrEnum):
     CLI = "cli"
     IMPORT = "import"
     SEND = "send"
+    BOUNCE = "bounce"
+    COMPLAINT = "complaint"
+    MAILTO = "mailto"
 
 
 @dataclass(frozen=True)
@@ -128,6 +138,11 @@ class CampaignReport:
     clicks: int | None = None
     bounces: int | None = None
     unsubscribes: int | None = None
+    failed: int | None = None
+    """Refused by the receiving server during the send."""
+    hard_bounces: int | None = None
+    soft_bounces: int | None = None
+    complaints: int | None = None
     notes: tuple[str, ...] = ()
     raw: dict[str, object] = field(default_factory=dict)
 
@@ -345,6 +360,13 @@ class Provider(ABC):
 
     def report(self, issue: Issue) -> CampaignReport:
         self.require(Capability.REPORTS, "report on a campaign")
+        raise NotImplementedError
+
+    def read_returns(
+        self, mailbox: Mailbox, *, dry_run: bool = False, show: Shown | None = None
+    ) -> InboundSummary:
+        """Act on the bounces, complaints and mailto unsubscribes waiting in ``mailbox``."""
+        self.require(Capability.INBOUND, "act on the bounce mailbox (it reads bounces itself)")
         raise NotImplementedError
 
     def already_sent(self, slug: str) -> str:

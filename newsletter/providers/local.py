@@ -7,11 +7,13 @@ Works with no account and no server: SQLite by default, and without
 from __future__ import annotations
 
 import csv
+import dataclasses
 import getpass
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 
@@ -43,6 +45,7 @@ from newsletter.models import (
     SubscriberStatus,
 )
 from newsletter.providers.base import (
+    CampaignReport,
     Capability,
     ChangeSource,
     ImportReport,
@@ -53,9 +56,11 @@ from newsletter.providers.base import (
 )
 from newsletter.render.compile import CompiledIssue
 from newsletter.render.merge import LOCAL_TAGS, Recipient
+from newsletter.returns.addresses import TEST_CAMPAIGN, ReturnAddresses
 from newsletter.schedule_time import zone_name
 from newsletter.store import campaigns, deliveries
 from newsletter.store import reach as reach_store
+from newsletter.store import returns as returns_store
 from newsletter.store import subscribers as store
 from newsletter.store import topics as topics_store
 from newsletter.store.database import open_database
@@ -63,7 +68,15 @@ from newsletter.store.deliveries import AudienceRow, DeliveryStatus, Selection
 from newsletter.store.idle import sqlite_file
 from newsletter.store.subscribers import ImportCounts, NewMember
 
+if TYPE_CHECKING:
+    from newsletter.returns.inbound import InboundSummary, Shown
+    from newsletter.returns.mailbox import Mailbox
+
 IMPORT_BATCH = 500
+NO_BOUNCE_MAILBOX = (
+    "no bounce_address is set: only bounces and complaints that quote a message's "
+    "Message-ID can be counted"
+)
 
 
 class LocalProvider(Provider):
@@ -77,6 +90,8 @@ class LocalProvider(Provider):
             Capability.AUDIENCE,
             Capability.TOPICS,
             Capability.PREFERENCES,
+            Capability.REPORTS,
+            Capability.INBOUND,
         }
     )
     merge_tags = LOCAL_TAGS
@@ -111,6 +126,7 @@ class LocalProvider(Provider):
             self.merge_tags,
             list_unsubscribe_header=True,
             dkim_domain=str(s.dkim_domain) if signing else None,
+            returns_handled=s.bounce_address is not None,
         )
 
     def reach(self, issue: Issue) -> Reach | None:
@@ -158,6 +174,50 @@ class LocalProvider(Provider):
             if campaign.state is CampaignState.SENT:
                 return True
             return deliveries.counts(connection, campaign.id).get(DeliveryStatus.SENT, 0) > 0
+
+    # What comes back, and what it adds up to per issue
+
+    def read_returns(
+        self, mailbox: Mailbox, *, dry_run: bool = False, show: Shown | None = None
+    ) -> InboundSummary:
+        from newsletter.returns.inbound import process
+        from newsletter.returns.policy import Limits
+
+        return process(
+            self.engine,
+            mailbox,
+            ReturnAddresses.from_settings(self.settings),
+            Limits.from_settings(self.settings),
+            self.clock(),
+            dry_run=dry_run,
+            show=show,
+        )
+
+    def report(self, issue: Issue) -> CampaignReport:
+        """Sent, refused during the send, bounced (hard and soft, from the bounce
+        mailbox), complaints and unsubscribes (any way, after this issue and before the
+        member's next)."""
+        with self.engine.connect() as connection:
+            campaign = campaigns.get(connection, self.name, issue.slug)
+            if campaign is None or campaign.state is CampaignState.DRAFT:
+                raise ProviderError(f"'{issue.slug}' has not been sent; no report yet")
+            sent = deliveries.counts(connection, campaign.id)
+            came_back = returns_store.counts(connection, campaign.id)
+            unsubscribes = returns_store.unsubscribes_after(connection, campaign.id)
+        hard = came_back.get("hard-bounce", 0)
+        soft = came_back.get("soft-bounce", 0)
+        notes = () if self.settings.bounce_address else (NO_BOUNCE_MAILBOX,)
+        return CampaignReport(
+            slug=issue.slug,
+            sent=sent.get(DeliveryStatus.SENT, 0) + sent.get(DeliveryStatus.UNCERTAIN, 0),
+            failed=sent.get(DeliveryStatus.FAILED, 0),
+            bounces=hard + soft,
+            hard_bounces=hard,
+            soft_bounces=soft,
+            complaints=came_back.get("complaint", 0),
+            unsubscribes=unsubscribes,
+            notes=notes,
+        )
 
     # Schedules, kept in the store; ``newsletter run-due`` sends what is due
 
@@ -220,16 +280,23 @@ class LocalProvider(Provider):
             max_failures_in_a_row=s.max_failures_in_a_row,
         )
 
-    def _recipients(self, slug: str) -> RecipientFactory:
-        """Each row's recipient with its signed links, and the mailto: half of its
-        List-Unsubscribe, which names the same unsubscribe token."""
+    def _recipients(self, slug: str, campaign_id: int = TEST_CAMPAIGN) -> RecipientFactory:
+        """Each row's recipient with its signed links, the mailto: half of its
+        List-Unsubscribe and its return path. With a ``bounce_address`` both addresses
+        are signed ones on that mailbox (see ``returns.addresses``); without, the mailto
+        goes to the reply-to address naming the link's token, and the sender is From."""
         links = LinkBuilder.from_settings(self.settings)
         settings = self.settings
+        returns = ReturnAddresses.from_settings(settings)
+        sender = settings.sender.from_email
 
-        def recipient(row: AudienceRow) -> tuple[Recipient, str]:
+        def recipient(row: AudienceRow) -> tuple[Recipient, str, str]:
             person = links.recipient(row.id, row.email, row.first_name, row.last_name, slug)
+            if returns is not None:
+                mailto = returns.unsubscribe_mailto(row.id, campaign_id)
+                return person, mailto, returns.return_path(row.id, campaign_id)
             token = person.unsubscribe_url.rpartition("/")[2]
-            return person, unsubscribe_mailto(settings, token)
+            return person, unsubscribe_mailto(settings, token), sender
 
         return recipient
 
@@ -314,6 +381,7 @@ class LocalProvider(Provider):
             audience = deliveries.Audience(claim.id, issue.topics, selection)
             total = audience.count(connection)
         progress = request.progress
+        run = dataclasses.replace(run, recipient=self._recipients(issue.slug, claim.id))
         try:
             workers = run.start(self.engine, audience, self._heartbeat(claim.id, owner))
             result = workers.run(

@@ -204,7 +204,7 @@ class MemoryProvider(Provider):
                 added += 1
                 continue
             status = existing.status
-            if status is SubscriberStatus.UNSUBSCRIBED and not resubscribe:
+            if status is not SubscriberStatus.SUBSCRIBED and not resubscribe:
                 kept += 1
                 continue
             updated_subscriber = existing.model_copy(

@@ -23,7 +23,6 @@ from enum import StrEnum
 from sqlalchemy import (
     Connection,
     DateTime,
-    Dialect,
     Executable,
     bindparam,
     delete,
@@ -35,6 +34,7 @@ from sqlalchemy import (
 )
 
 from newsletter.models import SubscriberStatus
+from newsletter.store.driver import DriverStatement
 from newsletter.store.tables import deliveries, subscribers
 
 
@@ -219,32 +219,6 @@ class Audience:
         }
 
 
-class _DriverStatement:
-    """A statement compiled once for the engine's dialect and run on the driver's cursor.
-
-    Recording and claiming run once per message; going straight to the DB-API cursor
-    keeps that to a few microseconds on any driver SQLAlchemy supports.
-    """
-
-    def __init__(self, statement: Executable, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
-        self.sql = compiled.string
-        self.order = list(compiled.positiontup) if compiled.positional else None
-        self.processors = {
-            name: processor
-            for name, bind in compiled.binds.items()
-            if (processor := bind.type.bind_processor(dialect)) is not None
-        }
-
-    def params(self, values: dict[str, object]) -> Sequence[object] | dict[str, object]:
-        for name, processor in self.processors.items():
-            if name in values:
-                values[name] = processor(values[name])
-        if self.order is not None:
-            return tuple(values[name] for name in self.order)
-        return values
-
-
 class Recorder:
     """Per message, in one transaction: record the last outcome, claim the next recipient."""
 
@@ -252,13 +226,13 @@ class Recorder:
         dialect = connection.dialect
         self.audience = audience
         self._driver = connection.connection.dbapi_connection
-        self._claim = _DriverStatement(audience._claim, dialect)
-        self._claim_again = _DriverStatement(audience._claim_again, dialect)
-        self._finish = _DriverStatement(audience._finish, dialect)
-        self._release_new = _DriverStatement(audience._release_new, dialect)
-        self._release_again = _DriverStatement(audience._release_again, dialect)
+        self._claim = DriverStatement(audience._claim, dialect)
+        self._claim_again = DriverStatement(audience._claim_again, dialect)
+        self._finish = DriverStatement(audience._finish, dialect)
+        self._release_new = DriverStatement(audience._release_new, dialect)
+        self._release_again = DriverStatement(audience._release_again, dialect)
 
-    def _statement(self, outcome: Outcome, now: datetime) -> tuple[_DriverStatement, dict]:
+    def _statement(self, outcome: Outcome, now: datetime) -> tuple[DriverStatement, dict]:
         audience = self.audience
         if outcome.status is not None:
             return self._finish, audience.finish_values(outcome, now)

@@ -79,6 +79,21 @@ UPGRADES: dict[int, Sequence[str]] = {
         # The pre-send checks let through on purpose (--skip-check), kept with the campaign.
         "ALTER TABLE campaigns ADD COLUMN skipped_checks TEXT",
     ),
+    6: (
+        # What came back (bounces, complaints, mailto unsubscribes), found by the
+        # member's sends and by the Message-ID a report quotes.
+        """CREATE TABLE returns (
+        id INTEGER NOT NULL, report_key VARCHAR(255) NOT NULL, received_at DATETIME NOT NULL,
+        verdict VARCHAR(16) NOT NULL, subscriber_id VARCHAR(32) NOT NULL, campaign_id INTEGER,
+        outcome TEXT NOT NULL, raw BLOB, keep_raw_until DATETIME,
+        PRIMARY KEY (id), UNIQUE (report_key),
+        FOREIGN KEY(subscriber_id) REFERENCES subscribers (id),
+        FOREIGN KEY(campaign_id) REFERENCES campaigns (id))""",
+        "CREATE INDEX ix_returns_subscriber ON returns (subscriber_id, verdict)",
+        "CREATE INDEX ix_returns_campaign ON returns (campaign_id, verdict)",
+        "CREATE INDEX ix_deliveries_subscriber ON deliveries (subscriber_id, updated_at)",
+        "CREATE INDEX ix_deliveries_message_id ON deliveries (message_id)",
+    ),
 }
 """Version N: the statements that upgrade version N-1 to N."""
 

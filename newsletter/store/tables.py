@@ -8,6 +8,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -114,6 +115,24 @@ deliveries = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("campaign_id", "subscriber_id"),
     Index("ix_deliveries_status", "campaign_id", "status"),
+    Index("ix_deliveries_subscriber", "subscriber_id", "updated_at"),
+    Index("ix_deliveries_message_id", "message_id"),
+)
+
+returns = Table(
+    "returns",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report_key", String(255), nullable=False, unique=True, comment="its Message-ID"),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("verdict", String(16), nullable=False, comment="hard-bounce, soft-bounce, ..."),
+    Column("subscriber_id", String(32), ForeignKey("subscribers.id"), nullable=False),
+    Column("campaign_id", Integer, ForeignKey("campaigns.id"), nullable=True),
+    Column("outcome", Text, nullable=False, comment="what it did to the member"),
+    Column("raw", LargeBinary, nullable=True, comment="the report, zlib; dropped when due"),
+    Column("keep_raw_until", DateTime(timezone=True), nullable=True),
+    Index("ix_returns_subscriber", "subscriber_id", "verdict"),
+    Index("ix_returns_campaign", "campaign_id", "verdict"),
 )
 
 schema_version = Table(

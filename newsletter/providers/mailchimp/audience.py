@@ -32,6 +32,7 @@ STATUS_TO_MAILCHIMP = {
     SubscriberStatus.SUBSCRIBED: "subscribed",
     SubscriberStatus.UNSUBSCRIBED: "unsubscribed",
     SubscriberStatus.BOUNCED: "cleaned",
+    SubscriberStatus.COMPLAINED: "unsubscribed",
     SubscriberStatus.PENDING: "pending",
 }
 KEPT_STATUSES = frozenset({"unsubscribed", "cleaned"})

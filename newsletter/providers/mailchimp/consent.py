@@ -32,6 +32,9 @@ SOURCE_WORDS: dict[ChangeSource, str] = {
     ChangeSource.CLI: "the newsletter command line",
     ChangeSource.IMPORT: "a newsletter import",
     ChangeSource.SEND: "a newsletter send",
+    ChangeSource.BOUNCE: "a bounce read from the bounce mailbox",
+    ChangeSource.COMPLAINT: "a spam complaint read from the bounce mailbox",
+    ChangeSource.MAILTO: "an unsubscribe email to the bounce mailbox",
 }
 
 
