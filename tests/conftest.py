@@ -75,3 +75,10 @@ def smtp_sink() -> Iterator[SmtpSink]:
     yield sink
     sink.stop()
     assert_lines_fit([received.data for received in sink.handler.messages], "SMTP")
+
+
+def without_bounce_address(project_dir: Path) -> None:
+    """The example project as it was before it had a bounce mailbox."""
+    project = project_dir / "newsletter.yaml"
+    lines = project.read_text().splitlines(keepends=True)
+    project.write_text("".join(line for line in lines if not line.startswith("bounce_address:")))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import TEST_SECRET
+from conftest import TEST_SECRET, without_bounce_address
 from typer.testing import CliRunner
 
 from newsletter import checks
@@ -22,6 +22,7 @@ def _findings(provider, example_file):
 
 
 def test_the_local_provider_without_a_bounce_address_is_warned(project_dir, example_file):
+    without_bounce_address(project_dir)
     settings = load_settings(project_dir / "newsletter.yaml", secret=TEST_SECRET)
     with LocalProvider(settings) as provider:
         (finding,) = _findings(provider, example_file)
@@ -42,6 +43,7 @@ def test_a_bounce_address_or_a_provider_that_reads_bounces_itself_is_not_warned(
 
 
 def test_the_rule_is_listed_and_can_be_skipped(project_dir, example_file, monkeypatch):
+    without_bounce_address(project_dir)
     monkeypatch.setenv("NEWSLETTER_SECRET", TEST_SECRET)
     runner = CliRunner()
     listed = runner.invoke(app, ["check", "--rules"])

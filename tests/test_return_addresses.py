@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import TEST_SECRET
+from conftest import TEST_SECRET, without_bounce_address
 from test_local_send import make_provider, parse
 
 from newsletter.campaigns import load_issue
@@ -131,6 +131,7 @@ def test_each_message_goes_out_from_its_own_return_path(project_dir, example_fil
 def test_without_a_bounce_address_the_sender_is_the_from_address(
     project_dir, example_file, smtp_sink
 ):
+    without_bounce_address(project_dir)
     provider = make_provider(project_dir, smtp_sink)
     provider.import_members([MemberInput("ann@example.org", "Ann", "A", frozenset({"events"}))])
     provider.send(load_issue(example_file, provider.settings))
