@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from lxml.html import HtmlElement
 
 from newsletter.checks import domains
-from newsletter.checks.context import FOOTER_TEMPLATE, CheckInput
+from newsletter.checks.context import FOOTER_TEMPLATE, TEXT_TEMPLATE, CheckInput
 from newsletter.checks.findings import Finding, Place, Severity, Source
 from newsletter.checks.rules import Rule
 
-TEXT_TEMPLATE = "newsletter.txt.j2"
 FROM_FIELD = Place(Source.PROJECT, ("sender", "from_email"))
 
 RULES = (

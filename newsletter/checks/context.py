@@ -31,6 +31,7 @@ FOOTER_CLASS = "nl-footer"
 
 FOOTER_TEMPLATE = "footer.mjml.j2"
 MAIN_TEMPLATE = "newsletter.mjml.j2"
+TEXT_TEMPLATE = "newsletter.txt.j2"
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,6 @@ class Place:
 
 
 ISSUE = Place()
-TEMPLATE = Place(Source.TEMPLATE)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from lxml.html import HtmlElement
 
-from newsletter.checks.context import CheckInput
+from newsletter.checks.context import TEXT_TEMPLATE, CheckInput
 from newsletter.checks.findings import Finding, Place, Severity, Source
 from newsletter.checks.rules import Rule
 from newsletter.render.merge import MergeTags
@@ -64,7 +64,6 @@ RULES = (
 )
 
 SAFE_SCHEMES = frozenset({"https", "mailto", "tel"})
-TEXT_TEMPLATE = "newsletter.txt.j2"
 
 VAGUE_TEXTS = frozenset(
     {

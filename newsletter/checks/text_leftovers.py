@@ -15,12 +15,10 @@ from dataclasses import dataclass
 
 from lxml.html import HtmlElement
 
-from newsletter.checks.context import CheckInput
+from newsletter.checks.context import TEXT_TEMPLATE, CheckInput
 from newsletter.checks.findings import Finding, Place, Severity, Source
 from newsletter.checks.rules import Rule
 from newsletter.render.merge import SLOT_NAMES
-
-TEXT_TEMPLATE = "newsletter.txt.j2"
 
 RULES = (
     Rule(
