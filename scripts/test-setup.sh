@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond Python packages: Debian's Chromium for the browser
 # checks, SpamAssassin for `newsletter check --spam`, systemd-analyze for the deploy/
-# units, and the Node tools pinned in package.json (the Mailchimp contract mock and the
+# units, PostgreSQL's server programs (the tests start their own throwaway cluster on
+# 127.0.0.1; the system's own cluster is not used), and the Node tools pinned in package.json (the Mailchimp contract mock and the
 # reference MJML compiler). Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,16 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
   else
     echo "systemd-analyze is missing and cannot be installed here: the unit check will skip." >&2
+  fi
+fi
+
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing PostgreSQL (Debian package) for the tests on PostgreSQL..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "PostgreSQL is missing and cannot be installed here: its tests will skip." >&2
   fi
 fi
 

@@ -12,6 +12,8 @@ from newsletter.providers.local import LocalProvider
 from newsletter.store import migrations
 from newsletter.store.database import engine_from_settings, open_database
 
+pytestmark = pytest.mark.usefixtures("database")
+
 
 def test_first_schema_upgrades_without_losing_rows(project_dir):
     settings = load_settings(project_dir / "newsletter.yaml")

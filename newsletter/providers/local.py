@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from newsletter.approval import file_hashes
 from newsletter.checks import Delivery, Reach
@@ -64,6 +65,7 @@ from newsletter.store.idle import sqlite_file
 from newsletter.store.subscribers import ImportCounts, NewMember
 
 IMPORT_BATCH = 500
+IMPORT_TRIES = 3
 
 
 class LocalProvider(Provider):
@@ -474,15 +476,7 @@ class LocalProvider(Provider):
 
         def flush() -> None:
             if batch:
-                with self.engine.begin() as connection:
-                    store.import_batch(
-                        connection,
-                        list(batch.values()),
-                        resubscribe=resubscribe,
-                        source=source.value,
-                        now=now,
-                        counts=counts,
-                    )
+                self._write_batch(list(batch.values()), resubscribe, source, now, counts)
                 batch.clear()
 
         for member in members:
@@ -507,6 +501,36 @@ class LocalProvider(Provider):
             unchanged=counts.unchanged,
             kept_unsubscribed=counts.kept_unsubscribed,
         )
+
+    def _write_batch(
+        self,
+        members: list[NewMember],
+        resubscribe: bool,
+        source: ChangeSource,
+        now: datetime,
+        counts: ImportCounts,
+    ) -> None:
+        """One batch in one transaction. Another import that adds one of its addresses
+        first makes it fail on the unique email; it is then read again and written as
+        an update, so imports running at once both finish."""
+        for attempt in range(1, IMPORT_TRIES + 1):
+            written = ImportCounts()
+            try:
+                with self.engine.begin() as connection:
+                    store.import_batch(
+                        connection,
+                        members,
+                        resubscribe=resubscribe,
+                        source=source.value,
+                        now=now,
+                        counts=written,
+                    )
+            except IntegrityError:
+                if attempt == IMPORT_TRIES:
+                    raise
+                continue
+            counts.add(written)
+            return
 
     def members(
         self, *, status: SubscriberStatus | None = None, topic: str | None = None

@@ -173,6 +173,8 @@ class Audience:
             " SELECT :campaign_id, s.id, 'sending', :message_id, 0, 0, :now FROM subscribers s"
             f" WHERE s.id = :subscriber_id AND {wanted} AND NOT EXISTS (SELECT 1"
             " FROM deliveries d WHERE d.campaign_id = :campaign_id AND d.subscriber_id = s.id)"
+            # Another process's claim may commit in between; it wins, this one is skipped.
+            " ON CONFLICT DO NOTHING"
         ).bindparams(bindparam("now", type_=DateTime(timezone=True)))
         self._claim_again = text(
             "UPDATE deliveries SET status = 'sending', message_id = :message_id,"
