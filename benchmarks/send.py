@@ -12,6 +12,10 @@ Prints messages per second for each, ours as a share of the ceiling, the speed-u
 the naive way, the sender's CPU time per message and its peak memory.
 
     python benchmarks/send.py [--subscribers 100000] [--naive 1000] [--dkim 2000]
+                              [--postgres URL]
+
+With ``--postgres`` it then compares one worker with two on that database
+(``send_workers.py``, which also runs alone on a throwaway cluster).
 """
 
 from __future__ import annotations
@@ -296,7 +300,14 @@ def main() -> None:
         default="auto",
         help="the receiving server: Postfix's smtp-sink where installed (auto), or aiosmtpd",
     )
+    parser.add_argument("--postgres", metavar="URL", help="then one worker against two there")
     args = parser.parse_args()
+    if args.postgres:
+        import atexit
+
+        from send_workers import compare
+
+        atexit.register(lambda: compare_on(args.postgres, compare))
 
     with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as temporary:
         folder = Path(temporary)
@@ -370,6 +381,14 @@ def main() -> None:
     )
     print(f"sender CPU         {cpu_ms:6.3f} ms/msg (goal < 0.3)")
     print(f"peak RSS           {peak_mb:6.0f} MB   (goal < 250)")
+
+
+def compare_on(url: str, compare: Callable[..., None]) -> None:
+    sink = PostfixSink() if PostfixSink.PROGRAM.exists() else Sink()
+    try:
+        compare(url, 20_000, sink)
+    finally:
+        sink.close()
 
 
 if __name__ == "__main__":
