@@ -302,12 +302,6 @@ def main() -> None:
     )
     parser.add_argument("--postgres", metavar="URL", help="then one worker against two there")
     args = parser.parse_args()
-    if args.postgres:
-        import atexit
-
-        from send_workers import compare
-
-        atexit.register(lambda: compare_on(args.postgres, compare))
 
     with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as temporary:
         folder = Path(temporary)
@@ -381,9 +375,14 @@ def main() -> None:
     )
     print(f"sender CPU         {cpu_ms:6.3f} ms/msg (goal < 0.3)")
     print(f"peak RSS           {peak_mb:6.0f} MB   (goal < 250)")
+    if args.postgres:
+        print()
+        compare_on(args.postgres)
 
 
-def compare_on(url: str, compare: Callable[..., None]) -> None:
+def compare_on(url: str) -> None:
+    from send_workers import compare
+
     sink = PostfixSink() if PostfixSink.PROGRAM.exists() else Sink()
     try:
         compare(url, 20_000, sink)
