@@ -19,7 +19,7 @@ from newsletter.providers.local import LocalProvider
 from newsletter.store import migrations
 from newsletter.store.database import engine_for, open_database
 
-OPENERS = 6
+OPENERS = 4
 
 
 @pytest.mark.parametrize("driver", ["postgresql", "postgresql+psycopg"])
