@@ -14,7 +14,10 @@ the naive way, the DKIM-signed rate as a share of the unsigned one at the same s
 the sender's CPU time per message and its peak memory.
 
     python benchmarks/send.py [--subscribers 100000] [--naive 1000] [--dkim 3000]
-                              [--sink auto|smtp-sink|aiosmtpd]
+                              [--sink auto|smtp-sink|aiosmtpd] [--postgres URL]
+
+With ``--postgres`` it then compares one worker with two on that database
+(``send_workers.py``, which also runs alone on a throwaway cluster).
 """
 
 from __future__ import annotations
@@ -334,6 +337,7 @@ def main() -> None:
         default="auto",
         help="the receiving server: Postfix's smtp-sink where installed (auto), or aiosmtpd",
     )
+    parser.add_argument("--postgres", metavar="URL", help="then one worker against two there")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as temporary:
@@ -394,6 +398,19 @@ def main() -> None:
     print(f"DKIM-signed rate   {dkim_share:6.2f} of unsigned (goal >= 0.5: {verdict})")
     print(f"sender CPU         {cpu_ms:6.3f} ms/msg (goal < 0.3)")
     print(f"peak RSS           {peak_mb:6.0f} MB   (goal < 250)")
+    if args.postgres:
+        print()
+        compare_on(args.postgres)
+
+
+def compare_on(url: str) -> None:
+    from send_workers import compare
+
+    sink = PostfixSink() if PostfixSink.PROGRAM.exists() else Sink()
+    try:
+        compare(url, 20_000, sink)
+    finally:
+        sink.close()
 
 
 if __name__ == "__main__":

@@ -121,7 +121,11 @@ def _one(
     stop: threading.Event | None,
     progress: Progress | None,
 ) -> DueResult:
-    if campaign.state is CampaignState.SENDING and not campaigns.owner_is_gone(campaign, now):
+    if (
+        campaign.state is CampaignState.SENDING
+        and not provider.shares_sends
+        and not campaigns.owner_is_gone(campaign, now)
+    ):
         return DueResult(campaign.slug, Outcome.HELD, f"held by another run ({campaign.owner})")
     path = campaign_path(provider.settings, campaign.slug)
     try:

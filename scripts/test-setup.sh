@@ -2,9 +2,10 @@
 # Installs what the tests need beyond Python packages: Debian's Chromium for the browser
 # checks, SpamAssassin for `newsletter check --spam`, systemd-analyze for the deploy/
 # units, Postfix for its smtp-sink (the receiving end of benchmarks/send.py), Dovecot for
-# the IMAP bounce-mailbox tests, and the Node tools pinned in package.json (the Mailchimp
-# contract mock and the reference MJML compiler). Safe to run again: it only installs
-# what is missing.
+# the IMAP bounce-mailbox tests, PostgreSQL's server programs (the tests start their own
+# throwaway cluster on 127.0.0.1 and leave the system's cluster alone), and the Node tools
+# pinned in package.json (the Mailchimp contract mock and the reference MJML compiler).
+# Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,6 +67,16 @@ if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd openssl >/dev/null
   else
     echo "Dovecot is missing and cannot be installed here: the IMAP tests will skip." >&2
+  fi
+fi
+
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing PostgreSQL (Debian package) for the tests on PostgreSQL..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "PostgreSQL is missing and cannot be installed here: its tests will skip." >&2
   fi
 fi
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from postgres import Cluster, PostgresMissing, start_cluster
 from smtp_sink import SmtpSink, assert_lines_fit, maildir_messages
 
 from newsletter.config import Settings, load_settings
@@ -23,6 +25,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="Rewrite tests/golden/ from the current templates instead of comparing.",
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``sqlite_only`` run on SQLite alone (they test its files or locks)."""
+    dropped = [
+        item
+        for item in items
+        if item.get_closest_marker("sqlite_only") and "[postgresql" in item.nodeid
+    ]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
 
 
 @pytest.fixture
@@ -82,3 +96,34 @@ def without_bounce_address(project_dir: Path) -> None:
     project = project_dir / "newsletter.yaml"
     lines = project.read_text().splitlines(keepends=True)
     project.write_text("".join(line for line in lines if not line.startswith("bounce_address:")))
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """One PostgreSQL server for the whole run. Missing, it skips the PostgreSQL tests
+    on a developer's machine; under CI it fails them."""
+    try:
+        cluster = start_cluster()
+    except PostgresMissing as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"{exc}; scripts/test-setup.sh installs it")
+        pytest.skip(str(exc))
+    yield cluster
+    cluster.stop()
+
+
+_database_names = itertools.count(1)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The store a test runs on: the project's SQLite file, or a new PostgreSQL database
+    named in NEWSLETTER_DATABASE_URL, which the commands a test starts inherit."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    cluster: Cluster = request.getfixturevalue("postgres_cluster")
+    name = f"test_{os.getpid()}_{next(_database_names)}"
+    monkeypatch.setenv("NEWSLETTER_DATABASE_URL", cluster.create_database(name))
+    yield "postgresql"
+    cluster.drop_database(name)

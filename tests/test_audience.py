@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 
+import pytest
 from typer.testing import CliRunner
 
 from newsletter.audience_file import read_members
@@ -14,6 +15,8 @@ from newsletter.providers.base import ChangeSource, MemberInput, Provider
 from newsletter.providers.local import LocalProvider
 from newsletter.store import consent
 from newsletter.store.database import open_database
+
+pytestmark = pytest.mark.usefixtures("database")
 
 BAD_CSV = """\
  E-Mail Address ,Given Name,Surname,Interests,Ignored

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import TEST_SECRET
 from typer.testing import CliRunner
 
 from newsletter.cli import app
+
+pytestmark = pytest.mark.usefixtures("database")
 
 
 def run(monkeypatch, smtp_sink, *args, input=None):

@@ -23,6 +23,8 @@ from newsletter.providers.local import LocalProvider
 from newsletter.store import consent
 from newsletter.store.database import open_database
 
+pytestmark = pytest.mark.usefixtures("database")
+
 
 def make_provider(project_dir: Path, sink: SmtpSink | None, **overrides) -> LocalProvider:
     values = {"secret": TEST_SECRET, "smtp_retry_delay": 0.01, "smtp_retries": 2}

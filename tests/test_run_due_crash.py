@@ -23,6 +23,8 @@ from newsletter.providers.base import MemberInput
 from newsletter.providers.local import LocalProvider
 from newsletter.store.database import open_database
 
+pytestmark = pytest.mark.usefixtures("database")
+
 RECIPIENTS = 2000
 
 

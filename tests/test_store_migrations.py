@@ -13,6 +13,8 @@ from newsletter.providers.local import LocalProvider
 from newsletter.store import migrations
 from newsletter.store.database import engine_from_settings, open_database
 
+pytestmark = pytest.mark.usefixtures("database")
+
 
 def test_first_schema_upgrades_without_losing_rows(project_dir):
     settings = load_settings(project_dir / "newsletter.yaml")
@@ -81,6 +83,7 @@ def _shape(engine) -> dict[str, tuple[set[str], set[tuple[str, tuple[str, ...]]]
                 {
                     (index["name"], tuple(index["column_names"]))
                     for index in found.get_indexes(table)
+                    if not index.get("duplicates_constraint")  # PostgreSQL's UNIQUE
                 },
             )
             for table in found.get_table_names()

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from newsletter.clock import Clock, utc_now
 from newsletter.delivery.dkim import DkimSigner
@@ -53,9 +54,18 @@ from newsletter.store.deliveries import (
     DeliveryStatus,
     Outcome,
     Recorder,
+    mark_in_flight_uncertain,
+    release_reserved,
 )
+from newsletter.store.workers import Lease, reserve
 
 PAGE = 500
+SHARED_BATCH = 100
+"""Recipients a worker beside others takes at once: small, so the work spreads evenly and
+an unsubscribe waits for one batch at most (see ``store.workers``)."""
+MAX_ROUNDS = 4
+"""Times a last worker goes back for what dead workers left, before leaving it to the
+next send."""
 HEARTBEAT_SECONDS = 10.0
 TICK = 0.1
 """How often the coordinating thread reports progress and looks for a stop request."""
@@ -242,7 +252,9 @@ class PreparedRun:
         engine: Engine,
         audience: Audience,
         heartbeat: Callable[[Connection], None] | None = None,
+        lease: Lease | None = None,
     ) -> SendRun:
+        """``lease``: this run is one of several workers on the campaign (PostgreSQL)."""
         return SendRun(
             engine,
             audience,
@@ -254,6 +266,7 @@ class PreparedRun:
             signer=self.signer,
             heartbeat=heartbeat,
             clock=self.clock,
+            lease=lease,
         )
 
 
@@ -278,8 +291,14 @@ class SendRun:
         signer: DkimSigner | None = None,
         heartbeat: Callable[[Connection], None] | None = None,
         clock: Clock = utc_now,
+        lease: Lease | None = None,
     ) -> None:
         self.clock = clock
+        self.lease = lease
+        self.recovered = 0
+        """Messages dead workers left in flight, found by this run as the last worker."""
+        self._reserving = lease is not None
+        self._again_later: set[str] = set()
         self.engine = engine
         self.audience = audience
         self.template = template
@@ -317,10 +336,45 @@ class SendRun:
         comes back with ``interrupted`` set. A stalled connection holds a worker for at
         most the transport's timeout.
         """
+        stop = stop_requested or threading.Event()
         with self.engine.connect() as connection:
             self.connection = connection
             self._recorder = Recorder(self.audience, connection)
-            return self._run(progress, stop_requested or threading.Event())
+            try:
+                result = self._run(progress, stop)
+                rounds = 1
+                while self.lease and rounds < MAX_ROUNDS and self._left_by_the_dead():
+                    self._exhausted, self._after, self._reserving = False, "", True
+                    rounds += 1
+                    result = self._run(progress, stop)
+                return result
+            finally:
+                self._release_unsent()
+
+    def _release_unsent(self) -> None:
+        """Reservations a stopped run did not get to go back to pending; should that
+        fail, the last worker or the next send releases them."""
+        unsent = [row.id for row in self._buffer if row.reserved]
+        self._buffer.clear()
+        if unsent:
+            with contextlib.suppress(SQLAlchemyError), self._db, self.connection.begin():
+                release_reserved(self.connection, self.audience.campaign_id, unsent)
+
+    def _left_by_the_dead(self) -> bool:
+        """After a shared run: True when this was the last worker and workers that died
+        left work. Their messages in flight become uncertain (each gets its one more
+        try), and what they held but never claimed is free again."""
+        assert self.lease is not None
+        if not self.lease.leave() or self.stop.is_set():
+            return False
+        with self._db, self.connection.begin():
+            campaign = self.audience.campaign_id
+            release_reserved(self.connection, campaign)
+            self.recovered += mark_in_flight_uncertain(self.connection, campaign, self.clock())
+            left = self.audience.count(self.connection)
+        if left:
+            self.lease.rejoin()
+        return bool(left)
 
     def _run(
         self, progress: Callable[[int], None] | None, stop_requested: threading.Event
@@ -352,24 +406,45 @@ class SendRun:
         return self._shared.result
 
     def _next(self) -> AudienceRow | None:
+        """The next recipient to claim; never one this run already tried and left to try
+        again (uncertain, deferred): that is for the next run."""
         with self._jobs:
-            if not self._buffer:
-                if self._exhausted:
+            while True:
+                if not self._buffer and not self._refill():
                     return None
-                with self._db, self.connection.begin():
-                    rows = self.audience.page(self.connection, self._after, PAGE)
-                if not rows:
-                    self._exhausted = True
-                    return None
-                self._after = rows[-1].id
-                self._buffer.extend(rows)
-            return self._buffer.popleft()
+                row = self._buffer.popleft()
+                if row.id not in self._again_later:
+                    return row
+
+    def _refill(self) -> bool:
+        if self._exhausted:
+            return False
+        rows = self._page()
+        if not rows and self._reserving:
+            # Every new recipient is reserved: once through the rest (uncertain ones due
+            # one more try, any skipped while another worker was reserving them).
+            self._reserving, self._after = False, ""
+            rows = self._page()
+        if not rows:
+            self._exhausted = True
+            return False
+        self._after = rows[-1].id
+        self._buffer.extend(rows)
+        return True
+
+    def _page(self) -> list[AudienceRow]:
+        if self._reserving:
+            with self._db:
+                return reserve(
+                    self.connection, self.audience, self._after, SHARED_BATCH, self.clock()
+                )
+        with self._db, self.connection.begin():
+            return self.audience.page(self.connection, self._after, PAGE)
 
     def _record(self, outcome: Outcome | None, claim: tuple[AudienceRow, str] | None) -> bool:
         """Record the last outcome and claim the next recipient in one transaction."""
-        next_claim = (claim[0].id, claim[1], claim[0].previous) if claim else None
         with self._db:
-            return self._recorder.step(outcome, next_claim, self.clock())
+            return self._recorder.step(outcome, claim, self.clock())
 
     def _work(self) -> None:
         channel: Channel | None = None
@@ -394,6 +469,8 @@ class SendRun:
                 in_flight = row
                 pending = self.sender.deliver(channel, row, msg_id)
                 in_flight = None
+                if pending.status in (DeliveryStatus.UNCERTAIN, DeliveryStatus.DEFERRED):
+                    self._again_later.add(row.id)
                 self._count(pending.status, again=row.previous is DeliveryStatus.UNCERTAIN)
         except BaseException as exc:
             self._shared.fatal = self._shared.fatal or exc

@@ -29,6 +29,8 @@ class Released:
     unconfirmed: int
     """Recipients sent a message the server never confirmed."""
     problems_file: Path | None
+    others_sending: bool = False
+    """Other workers were still sending the campaign when this one finished its share."""
 
 
 def end_state(
@@ -53,6 +55,8 @@ def end_state(
 def report_status(result: RunResult, released: Released) -> SendStatus:
     if result.interrupted:
         return SendStatus.INTERRUPTED
+    if released.others_sending and not (result.relay_down or result.stopped):
+        return SendStatus.PARTIAL if result.failed or result.deferred else SendStatus.SENT
     if released.state is CampaignState.SENT:
         missed = released.counts.get(DeliveryStatus.FAILED, 0) + released.counts.get(
             DeliveryStatus.DEFERRED, 0
@@ -76,6 +80,11 @@ def next_steps(result: RunResult, released: Released) -> list[str]:
         )
     elif result.stopped:
         notes.append(f"{result.stopped}: fix the cause, then {again}")
+    elif released.others_sending:
+        notes.append(
+            "this worker's share is done; other workers are still sending, and the last "
+            "to finish marks the issue sent"
+        )
     elif released.state is CampaignState.SENDING:
         notes.append(
             f"{released.pending:,} recipient(s) still to send to, among them messages that "

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from newsletter.approval import file_hashes
 from newsletter.checks import Delivery, Reach
@@ -63,16 +64,18 @@ from newsletter.store import reach as reach_store
 from newsletter.store import returns as returns_store
 from newsletter.store import subscribers as store
 from newsletter.store import topics as topics_store
-from newsletter.store.database import open_database
+from newsletter.store.database import is_postgresql, open_database
 from newsletter.store.deliveries import AudienceRow, DeliveryStatus, Selection
 from newsletter.store.idle import sqlite_file
 from newsletter.store.subscribers import ImportCounts, NewMember
+from newsletter.store.workers import Lease
 
 if TYPE_CHECKING:
     from newsletter.returns.inbound import InboundSummary, Shown
     from newsletter.returns.mailbox import Mailbox
 
 IMPORT_BATCH = 500
+IMPORT_TRIES = 3
 NO_BOUNCE_MAILBOX = (
     "no bounce_address is set: only bounces and complaints that quote a message's "
     "Message-ID can be counted"
@@ -353,6 +356,7 @@ class LocalProvider(Provider):
         if (
             campaign is not None
             and campaign.state is CampaignState.SENDING
+            and not self.shares_sends
             and not campaigns.owner_is_gone(campaign, self.clock())
         ):
             problems.append(f"it is being sent right now by {campaign.owner}")
@@ -368,30 +372,63 @@ class LocalProvider(Provider):
             destination=self.transport().description,
         )
 
+    @property
+    def shares_sends(self) -> bool:
+        """Whether several processes may send one campaign together: on PostgreSQL
+        (``store.workers``); SQLite takes one sending process at a time."""
+        return is_postgresql(self.engine)
+
     def _send(self, issue: Issue, compiled: CompiledIssue, request: SendRequest) -> SendReport:
-        """Claim the campaign, run the workers, release it with its new state, report."""
-        selection = Selection.DEFERRED if request.retry_failed else Selection.REMAINING
+        """Claim the campaign (on PostgreSQL: join whoever else sends it), run the
+        workers, release it with its new state, report."""
         run = self._prepare_run(issue, compiled)
+        lease = Lease(self.engine, self.name, issue.slug) if self.shares_sends else None
+        try:
+            return self._send_run(issue, run, request, lease)
+        finally:
+            if lease is not None:
+                lease.close()
+
+    def _send_run(
+        self, issue: Issue, run: PreparedRun, request: SendRequest, lease: Lease | None
+    ) -> SendReport:
+        selection = Selection.DEFERRED if request.retry_failed else Selection.REMAINING
         owner = campaigns.this_process()
         now = self.clock()
         with self.engine.begin() as connection:
-            claim = self._claim(connection, issue, run.content_hash, owner, request, now)
-            uncertain_now = deliveries.mark_in_flight_uncertain(connection, claim.id, now)
+            claim = self._claim(connection, issue, run.content_hash, owner, request, now, lease)
+            uncertain_now = self._in_flight_left(connection, claim.id, now, lease)
             before = deliveries.counts(connection, claim.id)
             audience = deliveries.Audience(claim.id, issue.topics, selection)
             total = audience.count(connection)
         progress = request.progress
         run = dataclasses.replace(run, recipient=self._recipients(issue.slug, claim.id))
         try:
-            workers = run.start(self.engine, audience, self._heartbeat(claim.id, owner))
+            workers = run.start(self.engine, audience, self._heartbeat(claim.id, owner), lease)
             result = workers.run(
                 (lambda done: progress(done, total)) if progress else None, request.stop
             )
         except Exception as exc:
-            self._release(claim.id, issue, owner, RunResult(), fatal=exc)
+            self._release(claim.id, issue, owner, RunResult(), fatal=exc, lease=lease)
             raise
-        outcome = self._release(claim.id, issue, owner, result)
+        outcome = self._release(claim.id, issue, owner, result, lease=lease)
+        uncertain_now += workers.recovered
         return self._report(issue, run.description, result, outcome, before, uncertain_now)
+
+    def _in_flight_left(
+        self, connection: Connection, campaign_id: int, now: datetime, lease: Lease | None
+    ) -> int:
+        """Messages a stopped send left in flight become uncertain, and its reservations
+        pending. While other workers send the campaign they may be theirs: the last
+        worker sees to them then."""
+        if lease is not None and not lease.only_worker():
+            return 0
+        try:
+            deliveries.release_reserved(connection, campaign_id)
+            return deliveries.mark_in_flight_uncertain(connection, campaign_id, now)
+        finally:
+            if lease is not None:
+                lease.share()
 
     def _prepare_run(self, issue: Issue, compiled: CompiledIssue) -> PreparedRun:
         """Everything a run needs that can fail before anything is claimed."""
@@ -420,7 +457,9 @@ class LocalProvider(Provider):
         owner: str,
         request: SendRequest,
         now: datetime,
+        lease: Lease | None = None,
     ) -> campaigns.Campaign:
+        """The campaign, claimed for sending; ``lease``: joined beside other workers."""
         campaign = campaigns.get_or_create(connection, self.name, issue.slug, issue.subject, now)
         if campaign.state is CampaignState.SENT and not request.retry_failed:
             if not request.resend:
@@ -436,7 +475,13 @@ class LocalProvider(Provider):
                 "to finish the send, or pass --resend to send the new version to everyone"
             )
         if not campaigns.claim_for_sending(
-            connection, campaign, owner, content_hash, now, again=request.retry_failed
+            connection,
+            campaign,
+            owner,
+            content_hash,
+            now,
+            again=request.retry_failed,
+            join=lease is not None,
         ):
             holder = campaigns.get(connection, self.name, issue.slug)
             owner_now = (holder.owner if holder else None) or "another process"
@@ -450,16 +495,23 @@ class LocalProvider(Provider):
         owner: str,
         result: RunResult,
         fatal: Exception | None = None,
+        lease: Lease | None = None,
     ) -> Released:
-        """Give the campaign up with the state the run left it in; what is left to do."""
+        """Give the campaign up with the state the run left it in; what is left to do.
+        A worker that leaves others sending changes nothing: the last one decides."""
+        others = lease is not None and not lease.leave()
         with self.engine.begin() as connection:
             counts = deliveries.counts(connection, campaign_id)
             pending = deliveries.Audience(campaign_id, issue.topics).count(connection)
             state, problem = end_state(result, fatal, pending, counts.get(DeliveryStatus.SENT, 0))
-            campaigns.release(connection, campaign_id, owner, state, self.clock(), problem)
+            if others:
+                state, problem = CampaignState.SENDING, None
+            else:
+                now, shared = self.clock(), lease is not None
+                campaigns.release(connection, campaign_id, owner, state, now, problem, shared)
             problems_file = self._write_problems(connection, campaign_id, issue.slug)
             unconfirmed = deliveries.unconfirmed_count(connection, campaign_id)
-        return Released(state, problem, pending, counts, unconfirmed, problems_file)
+        return Released(state, problem, pending, counts, unconfirmed, problems_file, others)
 
     def _report(
         self,
@@ -542,15 +594,7 @@ class LocalProvider(Provider):
 
         def flush() -> None:
             if batch:
-                with self.engine.begin() as connection:
-                    store.import_batch(
-                        connection,
-                        list(batch.values()),
-                        resubscribe=resubscribe,
-                        source=source.value,
-                        now=now,
-                        counts=counts,
-                    )
+                self._write_batch(list(batch.values()), resubscribe, source, now, counts)
                 batch.clear()
 
         for member in members:
@@ -575,6 +619,36 @@ class LocalProvider(Provider):
             unchanged=counts.unchanged,
             kept_unsubscribed=counts.kept_unsubscribed,
         )
+
+    def _write_batch(
+        self,
+        members: list[NewMember],
+        resubscribe: bool,
+        source: ChangeSource,
+        now: datetime,
+        counts: ImportCounts,
+    ) -> None:
+        """One batch in one transaction. Another import that adds one of its addresses
+        first makes it fail on the unique email; it is then read again and written as
+        an update, so imports running at once both finish."""
+        for attempt in range(1, IMPORT_TRIES + 1):
+            written = ImportCounts()
+            try:
+                with self.engine.begin() as connection:
+                    store.import_batch(
+                        connection,
+                        members,
+                        resubscribe=resubscribe,
+                        source=source.value,
+                        now=now,
+                        counts=written,
+                    )
+            except IntegrityError:
+                if attempt == IMPORT_TRIES:
+                    raise
+                continue
+            counts.add(written)
+            return
 
     def members(
         self, *, status: SubscriberStatus | None = None, topic: str | None = None

@@ -169,12 +169,17 @@ def claim_for_sending(
     now: datetime,
     *,
     again: bool = False,
+    join: bool = False,
 ) -> bool:
     """Draft, scheduled, failed or abandoned -> sending, owned by ``owner``; one UPDATE.
 
     ``again``: a sent campaign can be claimed too, to try its deferred recipients again.
+    ``join``: one being sent can be claimed too, by a worker joining the others
+    (``store.workers``); ``owner`` then names the last to join.
     """
     states = (*CLAIMABLE, CampaignState.SENT.value) if again else CLAIMABLE
+    if join:
+        states = (*states, CampaignState.SENDING.value)
     claimable = [campaigns.c.state.in_(states)]
     if campaign.state is CampaignState.SENDING and owner_is_gone(campaign, now):
         same_owner = (
@@ -311,15 +316,18 @@ def release(
     state: CampaignState,
     now: datetime,
     problem: str | None = None,
+    last_worker: bool = False,
 ) -> bool:
     """Leave the send: ``sent``, ``failed``, or still ``sending`` with no owner (stopped,
-    to be resumed), with ``problem`` saying why it stopped short."""
+    to be resumed), with ``problem`` saying why it stopped short. ``last_worker``: the
+    last of several workers, whoever joined last (``store.workers``)."""
     finished = now if state is CampaignState.SENT else None
+    mine = [] if last_worker else [campaigns.c.owner == owner]
     result = connection.execute(
         update(campaigns)
         .where(
             campaigns.c.id == campaign_id,
-            campaigns.c.owner == owner,
+            *mine,
             campaigns.c.state == CampaignState.SENDING.value,
         )
         .values(

@@ -25,10 +25,19 @@ _LOCKED_MESSAGES = ("database is locked", "database table is locked", "database 
 
 
 def _parse(url: str) -> URL:
+    """The URL, a plain ``postgresql://`` one taken to mean psycopg 3 (the driver this
+    package installs; SQLAlchemy would look for psycopg2)."""
     try:
-        return make_url(url)
+        parsed = make_url(url)
     except ArgumentError:
         raise ConfigError("NEWSLETTER_DATABASE_URL is not a database URL") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def is_postgresql(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
 
 
 def engine_for(url: str, *, base: Path | None = None) -> Engine:
@@ -87,13 +96,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
 
 def open_database(settings: Settings) -> Engine:
     """The engine with the schema upgraded and the topics of ``newsletter.yaml`` in place."""
-    from newsletter.store.migrations import migrate
+    from newsletter.store.migrations import hold_schema_lock, migrate
     from newsletter.store.topics import sync_topics
 
     engine = engine_from_settings(settings)
     try:
         migrate(engine)
         with engine.begin() as connection:
+            hold_schema_lock(connection)
             sync_topics(connection, settings.topics)
     except OperationalError as exc:
         engine.dispose()

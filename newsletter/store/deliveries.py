@@ -74,6 +74,9 @@ class AudienceRow:
     last_name: str
     previous: DeliveryStatus | None = None
     """The row's status before this run claimed it; None for a first try."""
+    reserved: bool = False
+    """Held for this worker by a reservation (``store.workers``): a ``sending`` row
+    without a message id, which the claim gives one."""
 
     @property
     def note_when_sent(self) -> str | None:
@@ -173,6 +176,8 @@ class Audience:
             " SELECT :campaign_id, s.id, 'sending', :message_id, 0, 0, :now FROM subscribers s"
             f" WHERE s.id = :subscriber_id AND {wanted} AND NOT EXISTS (SELECT 1"
             " FROM deliveries d WHERE d.campaign_id = :campaign_id AND d.subscriber_id = s.id)"
+            # Another process's claim may commit in between; it wins, this one is skipped.
+            " ON CONFLICT DO NOTHING"
         ).bindparams(bindparam("now", type_=DateTime(timezone=True)))
         self._claim_again = text(
             "UPDATE deliveries SET status = 'sending', message_id = :message_id,"
@@ -181,6 +186,14 @@ class Audience:
             f" AND uncertain_sends < {MAX_UNCERTAIN_SENDS} AND EXISTS"
             f" (SELECT 1 FROM subscribers s WHERE s.id = :subscriber_id AND {wanted})"
         ).bindparams(bindparam("now", type_=DateTime(timezone=True)))
+        self._claim_reserved = text(
+            "UPDATE deliveries SET message_id = :message_id, updated_at = :now"
+            " WHERE campaign_id = :campaign_id AND subscriber_id = :subscriber_id"
+            " AND status = 'sending' AND message_id IS NULL AND EXISTS"
+            f" (SELECT 1 FROM subscribers s WHERE s.id = :subscriber_id AND {wanted})"
+        ).bindparams(bindparam("now", type_=DateTime(timezone=True)))
+        self.wanted = wanted
+        """The SQL condition on ``subscribers s`` for a member this issue goes to."""
         self._finish, self._release_new, self._release_again = _recording_statements()
 
     def params(self, **values: object) -> dict[str, object]:
@@ -228,6 +241,7 @@ class Recorder:
         self._driver = connection.connection.dbapi_connection
         self._claim = DriverStatement(audience._claim, dialect)
         self._claim_again = DriverStatement(audience._claim_again, dialect)
+        self._claim_reserved = DriverStatement(audience._claim_reserved, dialect)
         self._finish = DriverStatement(audience._finish, dialect)
         self._release_new = DriverStatement(audience._release_new, dialect)
         self._release_again = DriverStatement(audience._release_again, dialect)
@@ -241,14 +255,17 @@ class Recorder:
             return self._release_new, values
         return self._release_again, values
 
+    def _claim_statement(self, row: AudienceRow) -> DriverStatement:
+        if row.reserved:
+            return self._claim_reserved
+        return self._claim if row.previous is None else self._claim_again
+
     def step(
-        self,
-        outcome: Outcome | None,
-        claim: tuple[str, str, DeliveryStatus | None] | None,
-        now: datetime,
+        self, outcome: Outcome | None, claim: tuple[AudienceRow, str] | None, now: datetime
     ) -> bool:
-        """Returns True when ``claim`` (subscriber id, message id, previous status) was
-        claimed. An outcome whose status is None releases its claim."""
+        """Returns True when ``claim`` (the recipient and its message id) was claimed. An
+        outcome whose status is None releases its claim, as does a failed claim of a
+        reserved recipient (no longer subscribed)."""
         audience = self.audience
         cursor = self._driver.cursor()
         try:
@@ -257,15 +274,16 @@ class Recorder:
                 cursor.execute(statement.sql, statement.params(values))
             claimed = False
             if claim is not None:
-                subscriber_id, message_id, previous = claim
-                statement = self._claim if previous is None else self._claim_again
-                values = audience.params(
-                    subscriber_id=subscriber_id, message_id=message_id, now=now
-                )
-                if previous is not None:
-                    values["previous"] = previous.value
+                row, message_id = claim
+                statement = self._claim_statement(row)
+                values = audience.params(subscriber_id=row.id, message_id=message_id, now=now)
+                if row.previous is not None:
+                    values["previous"] = row.previous.value
                 cursor.execute(statement.sql, statement.params(values))
                 claimed = cursor.rowcount == 1
+                if row.reserved and not claimed:
+                    values = audience.release_values(Outcome(row.id, None))
+                    cursor.execute(self._release_new.sql, self._release_new.params(values))
             self._driver.commit()
         except BaseException:
             self._driver.rollback()
@@ -276,12 +294,14 @@ class Recorder:
 
 
 def mark_in_flight_uncertain(connection: Connection, campaign_id: int, now: datetime) -> int:
-    """Rows a crashed send left ``sending``: it is unknown whether they arrived."""
+    """Rows a crashed send left ``sending`` with a message id: it is unknown whether
+    they arrived. (Without one they were only reserved: ``release_reserved``.)"""
     result = connection.execute(
         update(deliveries)
         .where(
             deliveries.c.campaign_id == campaign_id,
             deliveries.c.status == DeliveryStatus.SENDING.value,
+            deliveries.c.message_id.is_not(None),
         )
         .values(
             status=DeliveryStatus.UNCERTAIN.value,
@@ -291,6 +311,21 @@ def mark_in_flight_uncertain(connection: Connection, campaign_id: int, now: date
         )
     )
     return result.rowcount
+
+
+def release_reserved(
+    connection: Connection, campaign_id: int, subscriber_ids: Sequence[str] | None = None
+) -> int:
+    """Reservations whose message never went out (of ``subscriber_ids``, or all) back
+    to pending."""
+    query = delete(deliveries).where(
+        deliveries.c.campaign_id == campaign_id,
+        deliveries.c.status == DeliveryStatus.SENDING.value,
+        deliveries.c.message_id.is_(None),
+    )
+    if subscriber_ids is not None:
+        query = query.where(deliveries.c.subscriber_id.in_(list(subscriber_ids)))
+    return connection.execute(query).rowcount
 
 
 def counts(connection: Connection, campaign_id: int) -> dict[DeliveryStatus, int]:

@@ -2,7 +2,9 @@
 
 A new database is created from ``tables.metadata`` and stamped with the latest version.
 An existing one is upgraded step by step from the version in ``schema_version``. The
-first schema is kept here as data so upgrades from it stay testable.
+first schema is kept here as data so upgrades from it stay testable. On PostgreSQL
+processes starting at once (several send workers, the preference centre's workers)
+take turns through an advisory lock, so only one creates or upgrades the schema.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ UPGRADES: dict[int, Sequence[str]] = {
     2: (
         # Who is sending a campaign, so a crashed send can be taken over safely.
         "ALTER TABLE campaigns ADD COLUMN owner VARCHAR(128)",
-        "ALTER TABLE campaigns ADD COLUMN heartbeat_at TIMESTAMP",
+        "ALTER TABLE campaigns ADD COLUMN heartbeat_at TIMESTAMP WITH TIME ZONE",
     ),
     3: (
         # Unconfirmed messages counted, not recognised by their error text.
@@ -111,9 +113,20 @@ def schema_version(connection: Connection) -> int | None:
     return int(row[0]) if row and row[0] is not None else None
 
 
+SCHEMA_LOCK = 0x6E6C5363  # any number; the same in every process that opens the store
+
+
+def hold_schema_lock(connection: Connection) -> None:
+    """On PostgreSQL, wait for other processes changing the schema until this transaction
+    ends; SQLite lets one writer in at a time by itself."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+
+
 def migrate(engine: Engine) -> int:
     """Create or upgrade the schema; returns the version now in place."""
     with engine.begin() as connection:
+        hold_schema_lock(connection)
         version = schema_version(connection)
         if version is None:
             tables.metadata.create_all(connection)
@@ -126,13 +139,29 @@ def migrate(engine: Engine) -> int:
             )
         for step in range(version + 1, LATEST + 1):
             for statement in UPGRADES[step]:
-                connection.execute(text(statement))
+                connection.execute(text(in_dialect(statement, connection.dialect.name)))
             connection.execute(tables.schema_version.update().values(version=step))
         return LATEST
+
+
+_POSTGRESQL_TYPES = (
+    ("id INTEGER NOT NULL", "id SERIAL NOT NULL"),
+    ("DATETIME", "TIMESTAMP WITH TIME ZONE"),
+    ("BLOB", "BYTEA"),
+)
+"""What ``tables.metadata`` makes of the SQLite types the DDL here is written in."""
+
+
+def in_dialect(statement: str, dialect: str) -> str:
+    """The DDL here, written for SQLite, in the types the database's dialect uses."""
+    if dialect == "postgresql":
+        for sqlite_type, postgresql_type in _POSTGRESQL_TYPES:
+            statement = statement.replace(sqlite_type, postgresql_type)
+    return statement
 
 
 def create_first_schema(engine: Engine) -> None:
     """A database as version 1 made it; for upgrade tests."""
     with engine.begin() as connection:
         for statement in FIRST_SCHEMA:
-            connection.execute(text(statement))
+            connection.execute(text(in_dialect(statement, connection.dialect.name)))

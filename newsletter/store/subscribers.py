@@ -178,6 +178,12 @@ class ImportCounts:
     unchanged: int = 0
     kept_unsubscribed: int = 0
 
+    def add(self, other: ImportCounts) -> None:
+        self.added += other.added
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.kept_unsubscribed += other.kept_unsubscribed
+
 
 class _ImportBatch:
     """The rows, topics and consent entries one import batch writes."""

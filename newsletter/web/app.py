@@ -43,6 +43,15 @@ def web_provider(settings: Settings, name: str | None = None) -> Provider:
     return get_provider(with_lock_timeout(settings, LOCK_TIMEOUT), name)
 
 
+def from_environment() -> Starlette:
+    """The app of the project ``NEWSLETTER_PROJECT_FILE`` names (or the current
+    folder's), with the provider of ``NEWSLETTER_PROVIDER``: for ``serve --workers``,
+    whose worker processes start with nothing but the environment."""
+    from newsletter.config import load_settings
+
+    return create_app(load_settings())
+
+
 def page_name(request: Request) -> str:
     """The first segment of the path, for logs: never the token after it."""
     return request.url.path.strip("/").split("/", 1)[0]

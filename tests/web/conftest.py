@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -11,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from pydantic import SecretStr
 
 from newsletter.campaigns import load_issue
 from newsletter.config import Settings, load_settings
@@ -22,6 +25,8 @@ from newsletter.web.server import uvicorn_config
 
 from .support import MEMBERS, OLD_SECRET, SECRET, Server, free_port
 
+_database_names = itertools.count(1)
+
 
 @pytest.fixture
 def web_settings(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
@@ -30,9 +35,17 @@ def web_settings(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Settings
     return load_settings(project_dir / "newsletter.yaml")
 
 
-@pytest.fixture(params=["memory", "local"])
+@pytest.fixture(params=["memory", "local", "postgresql"])
 def provider(request: pytest.FixtureRequest, web_settings: Settings) -> Iterator[Provider]:
-    chosen = web_provider(web_settings, request.param)
+    """The in-memory provider, or the local one on SQLite or on PostgreSQL."""
+    if request.param == "postgresql":
+        cluster = request.getfixturevalue("postgres_cluster")
+        name = f"web_{os.getpid()}_{next(_database_names)}"
+        url = SecretStr(cluster.create_database(name))
+        request.addfinalizer(lambda: cluster.drop_database(name))
+        web_settings = web_settings.model_copy(update={"database_url": url})
+    name = "local" if request.param == "postgresql" else request.param
+    chosen = web_provider(web_settings, name)
     chosen.import_members(MEMBERS, source=ChangeSource.IMPORT)
     yield chosen
     chosen.close()
