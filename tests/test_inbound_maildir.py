@@ -21,6 +21,8 @@ from newsletter.returns.mailbox import open_mailbox
 from newsletter.returns.maildir import seen_name
 from newsletter.store import campaigns, consent
 
+pytestmark = pytest.mark.usefixtures("database")
+
 KINDS = {
     "hard": "postfix_hard",
     "soft": "postfix_delayed",

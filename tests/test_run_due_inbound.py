@@ -15,6 +15,8 @@ from newsletter.campaigns import load_issue
 from newsletter.cli import app
 from newsletter.models import SubscriberStatus
 
+pytestmark = pytest.mark.usefixtures("database")
+
 
 @pytest.fixture
 def maildir(tmp_path):
