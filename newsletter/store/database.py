@@ -1,8 +1,9 @@
 """Opening the database: WAL and foreign keys on SQLite, the folder created if needed.
 
 An SQLite connection waits up to ``LOCK_TIMEOUT`` seconds for another writer's lock,
-or the ``timeout`` in the URL (``sqlite:///audience.db?timeout=1``), which
-``with_lock_timeout`` sets for a caller that must answer sooner.
+or the ``timeout`` in the URL (``sqlite:///audience.db?timeout=1``); a PostgreSQL one
+waits as long as the server's ``lock_timeout`` says (by default, for ever).
+``with_lock_timeout`` sets either for a caller that must answer sooner.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ LOCK_TIMEOUT = 30.0
 _SQLITE_BUSY = 5
 _SQLITE_LOCKED = 6
 _LOCKED_MESSAGES = ("database is locked", "database table is locked", "database is busy")
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout runs out
 
 
 def _parse(url: str) -> URL:
@@ -63,15 +65,23 @@ def engine_from_settings(settings: Settings) -> Engine:
 
 
 def with_lock_timeout(settings: Settings, seconds: float) -> Settings:
-    """The same settings, with an SQLite database that waits at most ``seconds`` for a lock.
+    """The same settings, with a database that waits at most ``seconds`` for a lock.
 
     For a caller that would rather answer "try again" at once than wait for a long
-    write (the preference centre); other databases' URLs are kept as they are.
+    write (the preference centre): SQLite's ``timeout``, PostgreSQL's ``lock_timeout``
+    (added to any ``options`` the URL already has); other databases are kept as they are.
     """
     url = _parse(settings.database_url.get_secret_value())
-    if url.get_backend_name() != "sqlite":
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        waiting = url.update_query_dict({"timeout": str(seconds)})
+    elif backend == "postgresql":
+        options = url.query.get("options", "")
+        given = options if isinstance(options, str) else " ".join(options)
+        limit = f"-c lock_timeout={round(seconds * 1000)}"
+        waiting = url.update_query_dict({"options": f"{given} {limit}".strip()})
+    else:
         return settings
-    waiting = url.update_query_dict({"timeout": str(seconds)})
     rendered = waiting.render_as_string(hide_password=False)
     return settings.model_copy(update={"database_url": SecretStr(rendered)})
 
@@ -80,6 +90,8 @@ def is_locked(exc: BaseException) -> bool:
     """True when ``exc`` says another connection holds the lock: worth trying again later."""
     if not isinstance(exc, OperationalError):
         return False
+    if getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+        return True
     code = getattr(exc.orig, "sqlite_errorcode", None)
     if isinstance(code, int):
         return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)  # extended codes keep the low byte

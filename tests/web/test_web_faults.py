@@ -2,8 +2,9 @@
 real uvicorn server.
 
 Another process (a send, an import) holds the SQLite write lock, played here by a second
-connection to the same file in ``BEGIN IMMEDIATE`` or ``BEGIN EXCLUSIVE``. Clients that
-vanish or stall part-way through a request are raw sockets.
+connection to the same file in ``BEGIN IMMEDIATE`` or ``BEGIN EXCLUSIVE``; on PostgreSQL
+it holds the members' table in ``EXCLUSIVE`` mode, which lets reads through and no write.
+Clients that vanish or stall part-way through a request are raw sockets.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import text
 
 from newsletter.models import SubscriberStatus
 from newsletter.providers.local import LocalProvider
@@ -26,14 +28,20 @@ from newsletter.web.limits import BodyLimits
 from .support import Server, consent_log, csrf_from
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
-LOCAL = pytest.mark.parametrize("provider", ["local"], indirect=True)
+LOCAL = pytest.mark.parametrize("provider", ["local", "postgresql"], indirect=True)
 
 
 @contextmanager
 def database_locked(server: Server, how: str = "IMMEDIATE") -> Iterator[None]:
-    """Holds the write lock of the server's SQLite file from another connection."""
+    """Holds the write lock of the server's database from another connection."""
     assert isinstance(server.provider, LocalProvider)
-    path = server.provider.engine.url.database
+    engine = server.provider.engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as holder, holder.begin():
+            holder.execute(text("LOCK TABLE subscribers IN EXCLUSIVE MODE"))
+            yield
+        return
+    path = engine.url.database
     assert path
     holder = sqlite3.connect(path, isolation_level=None, timeout=0)
     try:
