@@ -1,5 +1,6 @@
 """The units in deploy/ are valid systemd units (where ``systemd-analyze`` is installed),
-harden the job as the README says, and run ``run-due`` every minute."""
+harden the jobs as the README says, run ``run-due`` every minute and serve the
+preference centre on the loopback address."""
 
 from __future__ import annotations
 
@@ -37,7 +38,16 @@ def test_the_worker_template_is_the_single_service_with_its_instance_named():
     assert "OnCalendar=*-*-* *:*:00" in timer.splitlines()
 
 
+def test_the_preference_centre_unit_is_hardened_and_serves_on_loopback_with_workers():
+    service = (DEPLOY / "newsletter-serve.service").read_text().splitlines()
+    for line in ("NoNewPrivileges=true", "ProtectSystem=strict", "Restart=on-failure"):
+        assert line in service
+    [start] = [line for line in service if line.startswith("ExecStart=")]
+    assert start.split()[1:] == ["serve", "--host", "127.0.0.1", "--port", "8000", "--workers", "4"]
+
+
 INSTANCES = {
+    "newsletter-serve.service": "newsletter-serve.service",
     "newsletter-run-due.service": "newsletter-run-due.service",
     "newsletter-run-due.timer": "newsletter-run-due.timer",
     "newsletter-run-due@.service": "newsletter-run-due@1.service",
