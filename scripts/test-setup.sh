@@ -9,43 +9,55 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing Chromium (Debian package) for the browser tests..."
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "Chromium is missing and cannot be installed here: browser tests will skip." >&2
+apt_updated=""
+
+# install_from_debian WHY IF-NOT PACKAGE...: installs the packages (apt-get options may be
+# among them) when this is a Debian machine and we are root; otherwise prints IF-NOT.
+install_from_debian() {
+  local why=$1 if_not=$2 argument
+  shift 2
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "$if_not" >&2
+    return 1
   fi
+  local packages=()
+  for argument in "$@"; do
+    [[ $argument == -* ]] || packages+=("$argument")
+  done
+  echo "Installing ${packages[*]} (Debian) for $why..."
+  if [ -z "$apt_updated" ]; then
+    apt-get update -qq
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! command -v chromium >/dev/null 2>&1; then
+  install_from_debian "the browser tests" \
+    "Chromium is missing and cannot be installed here: browser tests will skip." \
+    chromium || true
 fi
 
 if ! command -v spamassassin >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing SpamAssassin (Debian package) for the spam score tests..."
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamassassin >/dev/null
-  else
-    echo "SpamAssassin is missing and cannot be installed here: spam score tests will skip." >&2
-  fi
+  install_from_debian "the spam score tests" \
+    "SpamAssassin is missing and cannot be installed here: spam score tests will skip." \
+    spamassassin || true
 fi
 
 if ! command -v systemd-analyze >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing systemd (Debian package) to check the deploy/ units..."
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
-  else
-    echo "systemd-analyze is missing and cannot be installed here: the unit check will skip." >&2
-  fi
+  install_from_debian "checking the deploy/ units" \
+    "systemd-analyze is missing and cannot be installed here: the unit check will skip." \
+    systemd || true
 fi
 
 if [ ! -x /usr/sbin/smtp-sink ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing Postfix (Debian package) for smtp-sink, the send benchmark's receiver..."
-    # "No configuration" writes no main.cf, so the package starts no mail server.
+  # "No configuration" writes no main.cf, so the package starts no mail server.
+  if command -v debconf-set-selections >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postfix >/dev/null
+  fi
+  if install_from_debian "smtp-sink, the send benchmark's receiver" \
+    "Postfix's smtp-sink is missing: benchmarks/send.py will fall back to aiosmtpd." \
+    --no-install-recommends postfix; then
     # Should a daemon run all the same, it is stopped and kept from starting at boot:
     # nothing here may listen on port 25.
     if postfix status >/dev/null 2>&1; then
@@ -55,29 +67,24 @@ if [ ! -x /usr/sbin/smtp-sink ]; then
     if [ -d /run/systemd/system ]; then
       systemctl disable --now postfix >/dev/null 2>&1 || true
     fi
-  else
-    echo "Postfix's smtp-sink is missing: benchmarks/send.py will fall back to aiosmtpd." >&2
   fi
 fi
 
 if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing Dovecot (Debian package dovecot-imapd) for the IMAP inbound tests..."
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd openssl >/dev/null
-  else
-    echo "Dovecot is missing and cannot be installed here: the IMAP tests will skip." >&2
-  fi
+  install_from_debian "the IMAP inbound tests" \
+    "Dovecot is missing and cannot be installed here: the IMAP tests will skip." \
+    dovecot-imapd openssl || true
 fi
 
 if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing PostgreSQL (Debian package) for the tests on PostgreSQL..."
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-  else
-    echo "PostgreSQL is missing and cannot be installed here: its tests will skip." >&2
+  # The tests start clusters of their own; the package need not create and start one.
+  if [ "$(id -u)" = 0 ]; then
+    mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/newsletter-tests.conf
   fi
+  install_from_debian "the tests on PostgreSQL" \
+    "PostgreSQL is missing and cannot be installed here: its tests will skip." \
+    postgresql || true
 fi
 
 if [ -f package.json ]; then
