@@ -33,6 +33,12 @@ def import_audience(project_dir, count: int) -> LocalProvider:
     return local
 
 
+def audience_on_postgres(project_dir, cluster, monkeypatch, name: str, count: int):
+    """``count`` members in a new database of the test cluster, which the workers use."""
+    monkeypatch.setenv("NEWSLETTER_DATABASE_URL", cluster.create_database(name))
+    return import_audience(project_dir, count)
+
+
 def store_rows(local: LocalProvider) -> tuple[dict[str, int], set[str]]:
     """Deliveries per status, and the addresses of rows with an unconfirmed message."""
     with open_database(local.settings).connect() as connection:
@@ -53,8 +59,7 @@ def store_rows(local: LocalProvider) -> tuple[dict[str, int], set[str]]:
 def test_two_processes_share_a_campaign_and_send_each_message_once(
     project_dir, postgres_cluster, monkeypatch
 ):
-    monkeypatch.setenv("NEWSLETTER_DATABASE_URL", postgres_cluster.create_database("shared"))
-    local = import_audience(project_dir, SHARED)
+    local = audience_on_postgres(project_dir, postgres_cluster, monkeypatch, "shared", SHARED)
     sink = SmtpSink(keep_data=False).start()
     try:
         workers = [send_command(project_dir, sink) for _ in range(2)]
@@ -75,8 +80,7 @@ def test_two_processes_share_a_campaign_and_send_each_message_once(
 def test_a_worker_killed_midway_leaves_only_its_messages_in_flight_uncertain(
     project_dir, postgres_cluster, monkeypatch
 ):
-    monkeypatch.setenv("NEWSLETTER_DATABASE_URL", postgres_cluster.create_database("killed"))
-    local = import_audience(project_dir, KILLED)
+    local = audience_on_postgres(project_dir, postgres_cluster, monkeypatch, "killed", KILLED)
     sink = SmtpSink(keep_data=False).start()
     try:
         doomed, survivor = send_command(project_dir, sink), send_command(project_dir, sink)
@@ -87,7 +91,6 @@ def test_a_worker_killed_midway_leaves_only_its_messages_in_flight_uncertain(
         sink.stop()
 
     assert survivor.returncode == 0, err
-    print(out)
     statuses, unconfirmed = store_rows(local)
     counts = sink.handler.counts
     assert set(counts) == {f"r{n:05d}@example.org" for n in range(KILLED)}, "someone was skipped"
