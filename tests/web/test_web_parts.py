@@ -11,6 +11,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
@@ -165,10 +166,27 @@ def test_the_web_waits_briefly_for_a_lock_and_the_cli_keeps_its_patience(web_set
         assert _busy_timeout_ms(cli) == STORE_LOCK_TIMEOUT * 1000
 
 
+def _with_url(settings, url: str):
+    return settings.model_copy(update={"database_url": SecretStr(url)})
+
+
+def test_lock_timeout_on_postgresql_joins_the_options_the_url_has(web_settings):
+    plain = with_lock_timeout(_with_url(web_settings, "postgresql://news:pw@db/news"), 1.0)
+    assert make_url(plain.database_url.get_secret_value()).query == {
+        "options": "-c lock_timeout=1000"
+    }
+    given = "postgresql+psycopg://news:pw@db/news?options=-c%20search_path%3Dnl&sslmode=require"
+    joined = with_lock_timeout(_with_url(web_settings, given), 0.5)
+    url = make_url(joined.database_url.get_secret_value())
+    assert url.password == "pw"
+    assert url.query == {
+        "options": "-c search_path=nl -c lock_timeout=500",
+        "sslmode": "require",
+    }
+
+
 def test_lock_timeout_leaves_other_databases_alone(web_settings):
-    other = web_settings.model_copy(
-        update={"database_url": SecretStr("postgresql://news:pw@db.example.org/news")}
-    )
+    other = _with_url(web_settings, "mysql://news:pw@db.example.org/news")
     assert with_lock_timeout(other, 1.0) is other
 
 
