@@ -17,11 +17,12 @@ import argparse
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from timing import per_call_ms  # noqa: E402
 
 from newsletter import checks  # noqa: E402
 from newsletter.campaigns import load_issue  # noqa: E402
@@ -42,19 +43,6 @@ def start_up_ms(rounds: int = 5) -> float:
         subprocess.run([sys.executable, "-c", SEND_IMPORTS], check=True, cwd=ROOT)
         best = min(best, (time.perf_counter() - start) * 1000)
     return best
-
-
-def per_call_ms(action: Callable[[], object], iterations: int, rounds: int = 5) -> float:
-    """The fastest of ``rounds`` (mean time per call in each), after a warm-up."""
-    for _ in range(max(iterations // 10, 3)):
-        action()
-    means = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(iterations):
-            action()
-        means.append((time.perf_counter() - start) * 1000 / iterations)
-    return min(means)
 
 
 def main() -> int:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from collections.abc import Callable
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -24,6 +22,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from timing import per_call_ms  # noqa: E402
 
 from newsletter.campaigns import load_issue  # noqa: E402
 from newsletter.config import load_settings  # noqa: E402
@@ -36,17 +36,6 @@ NAMES = {
     "non-ascii": "Zoë Müller-Lüdenscheidt",
     "300 chars": "Zoë" * 100,
 }
-
-
-def per_call_us(action: Callable[[], object], iterations: int, rounds: int = 5) -> float:
-    """The best of ``rounds`` runs, in microseconds per call."""
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(iterations):
-            action()
-        best = min(best, time.perf_counter() - start)
-    return best / iterations * 1e6
 
 
 MESSAGE_ID = "<run.abc@example.org>"
@@ -87,12 +76,12 @@ def main() -> int:
     for label, name in NAMES.items():
         person = recipient(name)
         count = args.iterations // 10 if len(name) > 100 else args.iterations
-        ours = per_call_us(
+        ours = 1000 * per_call_ms(
             lambda p=person: template.render(p, message_id=MESSAGE_ID, unsubscribe_mailto=MAILTO),
             count,
         )
         count = max(count // (100 if len(name) > 100 else 20), 20)
-        theirs = per_call_us(lambda p=person: stdlib_headers(compiled.subject, p), count)
+        theirs = 1000 * per_call_ms(lambda p=person: stdlib_headers(compiled.subject, p), count)
         print(f"{label:<12}{ours:>10.1f}{theirs:>12.1f}{theirs / ours:>7.1f}x")
     return 0
 

@@ -19,12 +19,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from timing import per_call_ms  # noqa: E402
 
 from newsletter.campaigns import load_issue  # noqa: E402
 from newsletter.config import load_settings  # noqa: E402
@@ -36,23 +36,6 @@ EXAMPLE = ROOT / "campaigns" / "winter-2026.yaml"
 GOAL_MS = 5.0
 GOAL_RATIO = 10.0
 GOAL_KB = 60.0
-
-
-def per_call_ms(action: Callable[[], object], iterations: int, rounds: int = 5) -> float:
-    """The fastest of ``rounds`` (mean time per call in each), after a warm-up.
-
-    The fastest round is the one least disturbed by other work on the machine; the
-    reference compiler is measured the same way.
-    """
-    for _ in range(max(iterations // 10, 5)):
-        action()
-    means = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        for _ in range(iterations):
-            action()
-        means.append((time.perf_counter() - start) * 1000 / iterations)
-    return min(means)
 
 
 def reference(mjml_source: str, iterations: int) -> dict[str, object] | None:
